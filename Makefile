@@ -1,0 +1,39 @@
+# Everything a fresh machine needs is installed here: the Python environment (pinned by
+# requirements.lock) and the Go-built binaries (cached outside the repo, see
+# src/k8s_aws/sandbox/binaries.py). A second run only checks that both are there.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SANDBOX_DIR ?= .sandbox
+NODES ?= 3
+PYTEST_ARGS ?=
+
+.PHONY: sandbox sandbox-down deps binaries lint test unit
+
+$(BIN)/.deps-stamp: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+deps: $(BIN)/.deps-stamp
+
+binaries: deps
+	$(BIN)/python -m k8s_aws.sandbox.binaries
+
+sandbox: binaries
+	$(BIN)/k8s-aws sandbox up --dir $(SANDBOX_DIR) --nodes $(NODES)
+
+sandbox-down: deps
+	$(BIN)/k8s-aws sandbox down --dir $(SANDBOX_DIR)
+
+lint: deps
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: deps
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+test: lint binaries
+	$(BIN)/pytest $(PYTEST_ARGS)

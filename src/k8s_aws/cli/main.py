@@ -1,0 +1,20 @@
+"""The `k8s-aws` command."""
+
+from __future__ import annotations
+
+import click
+
+from k8s_aws.cli.sandbox import sandbox
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="k8s-aws")
+def cli() -> None:
+    """AWS integration for self-managed Kubernetes on EC2."""
+
+
+cli.add_command(sandbox)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,78 @@
+"""`k8s-aws sandbox up|status|down`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from k8s_aws.sandbox import binaries
+from k8s_aws.sandbox.control import down, status
+from k8s_aws.sandbox.up import SandboxError, SandboxOptions, summary, up
+from k8s_aws.support.deadline import DeadlineExceeded
+
+DEFAULT_DIR = Path(".sandbox")
+CLUSTER_NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9._-]*$"
+
+dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DIR,
+    show_default=True,
+    help="Directory holding the sandbox's state, logs, kubeconfig and aws.env.",
+)
+
+
+@click.group()
+def sandbox() -> None:
+    """A whole cluster on this machine: Kubernetes, emulated AWS, IMDS and fake nodes."""
+
+
+@sandbox.command("up")
+@click.option("--nodes", type=click.IntRange(0, 5000), default=3, show_default=True)
+@dir_option
+@click.option("--region", default="us-west-2", show_default=True)
+@click.option("--cluster-name", default="sandbox", show_default=True)
+@click.option("--ready-timeout", type=click.FloatRange(1), default=180.0, show_default=True)
+def up_command(
+    nodes: int, directory: Path, region: str, cluster_name: str, ready_timeout: float
+) -> None:
+    """Build what is missing, start everything, return once all nodes are Ready."""
+    if not re.match(CLUSTER_NAME_PATTERN, cluster_name):
+        raise click.BadParameter(
+            f"{cluster_name!r} must match {CLUSTER_NAME_PATTERN}", param_hint="--cluster-name"
+        )
+    options = SandboxOptions(
+        dir=directory, nodes=nodes, region=region, cluster=cluster_name,
+        ready_timeout=ready_timeout,
+    )
+    try:
+        state = up(options)
+    except (SandboxError, binaries.BuildError, DeadlineExceeded) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary(state))
+
+
+@sandbox.command("status")
+@dir_option
+def status_command(directory: Path) -> None:
+    """Show which sandbox processes run and how many nodes are Ready; exit 1 if unhealthy."""
+    current = status(directory)
+    if not current.processes:
+        raise click.ClickException(f"no sandbox in {directory}")
+    for name, alive in current.processes.items():
+        click.echo(f"{name:<24} {'running' if alive else 'DEAD'}")
+    ready = "API server not answering" if current.ready_nodes is None else current.ready_nodes
+    click.echo(f"{'nodes Ready':<24} {ready}/{current.total_nodes}")
+    if not current.healthy:
+        raise SystemExit(1)
+
+
+@sandbox.command("down")
+@dir_option
+def down_command(directory: Path) -> None:
+    """Stop every process the sandbox started, even after a crash of `up`."""
+    stopped = down(directory)
+    click.echo(f"stopped {len(stopped)} processes" + (f": {', '.join(stopped)}" if stopped else ""))

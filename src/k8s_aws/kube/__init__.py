@@ -1,0 +1,1 @@
+"""The Kubernetes boundary: the only product package that imports the Kubernetes client."""

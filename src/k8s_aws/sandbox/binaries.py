@@ -1,0 +1,285 @@
+"""Build the sandbox's Go binaries from their modules, pinned, into a cache outside the repo.
+
+Kubernetes cannot be `go install`ed (its go.mod replaces its staging modules with local
+paths), so every tool is built through a throw-away consumer module that requires the tool's
+module and, for Kubernetes, replaces each `k8s.io/<staging> v0.0.0` with its published
+`v0.<minor>.<patch>`. A finished build is renamed into place atomically, so a second run is
+instant and an interrupted one leaves nothing half-built behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KUBERNETES_VERSION = "v1.35.4"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+CSI_SANITY_VERSION = "v5.4.0"
+
+
+class BuildError(RuntimeError):
+    """A Go build failed; the message carries the tail of the compiler output."""
+
+
+@dataclass(frozen=True)
+class GoBuild:
+    """One consumer-module build producing one or more binaries."""
+
+    name: str
+    module: str
+    version: str
+    packages: tuple[str, ...]
+    ldflags: str = ""
+    replace_staging: bool = False
+    binaries: tuple[str, ...] = field(default=())
+    # Module-relative directories whose YAML files are copied next to the binaries.
+    data_dirs: tuple[str, ...] = field(default=())
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.binaries or tuple(p.rstrip("/").rsplit("/", 1)[-1] for p in self.packages)
+
+
+def _kubernetes_ldflags(version: str) -> str:
+    major, minor = version.lstrip("v").split(".")[:2]
+    pkg = "k8s.io/component-base/version"
+    return " ".join(
+        [
+            f"-X {pkg}.gitVersion={version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.buildDate=1970-01-01T00:00:00Z",
+            "-s -w",
+        ]
+    )
+
+
+KUBERNETES = GoBuild(
+    name="kubernetes",
+    module="k8s.io/kubernetes",
+    version=KUBERNETES_VERSION,
+    packages=(
+        "k8s.io/kubernetes/cmd/kube-apiserver",
+        "k8s.io/kubernetes/cmd/kube-controller-manager",
+        "k8s.io/kubernetes/cmd/kube-scheduler",
+        "k8s.io/kubernetes/cmd/kubectl",
+    ),
+    ldflags=_kubernetes_ldflags(KUBERNETES_VERSION),
+    replace_staging=True,
+)
+ETCD = GoBuild(
+    name="etcd",
+    module="go.etcd.io/etcd/server/v3",
+    version=ETCD_VERSION,
+    packages=("go.etcd.io/etcd/server/v3",),
+    binaries=("etcd",),
+    ldflags="-s -w",
+)
+KWOK = GoBuild(
+    name="kwok",
+    module="sigs.k8s.io/kwok",
+    version=KWOK_VERSION,
+    packages=("sigs.k8s.io/kwok/cmd/kwok",),
+    ldflags="-s -w",
+    # kwok needs stage files to simulate pods; it ships them in its module.
+    data_dirs=("kustomize/stage/pod/fast",),
+)
+CSI_SANITY = GoBuild(
+    name="csi-sanity",
+    module="github.com/kubernetes-csi/csi-test/v5",
+    version=CSI_SANITY_VERSION,
+    packages=("github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity",),
+    ldflags="-s -w",
+)
+
+SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES)
+
+
+def cache_dir() -> Path:
+    """Where builds live: $K8S_AWS_CACHE_DIR, else $XDG_CACHE_HOME/k8s-aws, else ~/.cache."""
+    explicit = os.environ.get("K8S_AWS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "k8s-aws"
+
+
+def install_dir(build: GoBuild) -> Path:
+    return cache_dir() / "bin" / f"{build.name}-{build.version}"
+
+
+def binary_path(build: GoBuild, binary: str) -> Path:
+    return install_dir(build) / binary
+
+
+def is_built(build: GoBuild) -> bool:
+    return all((install_dir(build) / b).is_file() for b in build.outputs)
+
+
+def _go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        CGO_ENABLED="0",
+        GOFLAGS="-mod=mod -buildvcs=false",
+        # Never download another toolchain: the machine's Go is the one we have.
+        GOTOOLCHAIN="local",
+    )
+    return env
+
+
+def _module_info(module: str, version: str, workdir: Path) -> dict[str, str]:
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        cwd=workdir,
+        env=_go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise BuildError(f"go mod download {module}@{version} failed: {out.stdout}{out.stderr}")
+    info: dict[str, str] = json.loads(out.stdout)
+    return info
+
+
+_STAGING_RE = re.compile(r"^\s*(k8s\.io/[\w.-]+)\s+v0\.0\.0\s*(//.*)?$", re.MULTILINE)
+
+
+def staging_replacements(kubernetes_gomod: str, version: str) -> list[str]:
+    """The `replace` lines pinning each staging module to the release's published version."""
+    _, minor, patch = version.lstrip("v").split(".")
+    names = sorted(set(_STAGING_RE.findall(kubernetes_gomod)), key=lambda m: m[0])
+    return [f"replace {name} => {name} v0.{minor}.{patch}" for name, _ in names]
+
+
+def consumer_gomod(build: GoBuild, replacements: list[str]) -> str:
+    lines = [
+        f"module k8s-aws.local/build/{build.name}",
+        "",
+        "go 1.25",
+        "",
+        f"require {build.module} {build.version}",
+        "",
+        *replacements,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _progress(label: str, lines_seen: int, started: float, final: bool = False) -> None:
+    elapsed = int(time.monotonic() - started)
+    text = f"[build] {label}: {lines_seen} packages compiled, {elapsed // 60}m{elapsed % 60:02d}s"
+    if sys.stderr.isatty() and not final:
+        sys.stderr.write("\r" + text)
+    else:
+        sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _run_go_build(build: GoBuild, workdir: Path, outdir: Path) -> None:
+    # One package with an explicit binary name (etcd's main package is ".../server/v3").
+    output = str(outdir / build.binaries[0]) if len(build.binaries) == 1 else f"{outdir}/"
+    cmd = ["go", "build", "-v", "-trimpath", "-o", output]
+    if build.ldflags:
+        cmd += ["-ldflags", build.ldflags]
+    cmd += list(build.packages)
+    label = f"{build.name} {build.version}"
+    started = time.monotonic()
+    tail: list[str] = []
+    compiled = 0
+    last_report = 0.0
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        compiled += 1
+        tail = [*tail[-39:], line.rstrip()]
+        now = time.monotonic()
+        if now - last_report >= (1 if sys.stderr.isatty() else 30):
+            _progress(label, compiled, started)
+            last_report = now
+    if proc.wait() != 0:
+        raise BuildError(f"building {label} failed:\n" + "\n".join(tail))
+    _progress(label, compiled, started, final=True)
+
+
+@contextmanager
+def _build_lock(name: str) -> Iterator[None]:
+    lock_path = cache_dir() / "locks" / f"{name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_built(build: GoBuild) -> Path:
+    """Build `build` unless the cache has it; safe to call from concurrent processes."""
+    target = install_dir(build)
+    if is_built(build):
+        return target
+    if shutil.which("go") is None:
+        raise BuildError("building the sandbox binaries needs the Go toolchain: no 'go' on PATH")
+    with _build_lock(f"{build.name}-{build.version}"):
+        if is_built(build):
+            return target
+        workdir = cache_dir() / "build" / f"{build.name}-{build.version}"
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        replacements: list[str] = []
+        if build.replace_staging:
+            info = _module_info(build.module, build.version, workdir)
+            replacements = staging_replacements(Path(info["GoMod"]).read_text(), build.version)
+        (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        _run_go_build(build, workdir, staging)
+        if build.data_dirs:
+            source = Path(_module_info(build.module, build.version, workdir)["Dir"])
+            for relative in build.data_dirs:
+                for yaml_file in sorted((source / relative).glob("*.yaml")):
+                    if yaml_file.name != "kustomization.yaml":
+                        shutil.copyfile(yaml_file, staging / yaml_file.name)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return target
+
+
+def ensure_all(builds: tuple[GoBuild, ...] = SANDBOX_BUILDS) -> dict[str, Path]:
+    return {b.name: ensure_built(b) for b in builds}
+
+
+def main() -> None:
+    """`python -m k8s_aws.sandbox.binaries [name...]`: build what is missing, print the paths."""
+    wanted = set(sys.argv[1:])
+    known = {b.name: b for b in (*SANDBOX_BUILDS, CSI_SANITY)}
+    unknown = wanted - known.keys()
+    if unknown:
+        sys.exit(f"unknown build(s) {sorted(unknown)}; known: {sorted(known)}")
+    chosen = tuple(known[n] for n in sorted(wanted)) if wanted else SANDBOX_BUILDS
+    try:
+        for name, path in ensure_all(chosen).items():
+            print(f"{name}: {path}")
+    except BuildError as exc:
+        sys.exit(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""Bring a sandbox up: control plane, AWS emulator, VPC and VMs, IMDS, kwok and kubelets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import sys
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from k8s_aws.sandbox import binaries, controlplane
+from k8s_aws.sandbox.kubeconfig import (
+    ADMIN_GROUPS,
+    Identity,
+    new_identity,
+    token_auth_csv,
+    write_kubeconfig,
+)
+from k8s_aws.sandbox.pki import create_pki
+from k8s_aws.sandbox.ports import LOOPBACK, free_ports
+from k8s_aws.sandbox.processes import ProcessGroup, ProcessSpec
+from k8s_aws.sandbox.state import STATE_FILE, SandboxState, ready_nodes
+from k8s_aws.sandbox.world import provision
+from k8s_aws.support import netguard
+from k8s_aws.support.deadline import wait_until
+
+STAGES_DIR = Path(__file__).parent / "stages"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be brought up; the message says which part failed and why."""
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    dir: Path
+    nodes: int = 3
+    region: str = "us-west-2"
+    cluster: str = "sandbox"
+    kubelet_interval: float = 1.0
+    ready_timeout: float = 180.0
+
+
+def _say(message: str) -> None:
+    print(f"[sandbox] {message}", file=sys.stderr, flush=True)
+
+
+def _python_spec(name: str, module: str, *args: str) -> ProcessSpec:
+    env = {
+        # The sandbox's own helpers never look for an IMDS: they are not on an instance.
+        "AWS_EC2_METADATA_DISABLED": "true",
+        netguard.ENV_FLAG: os.environ.get(netguard.ENV_FLAG, "1"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return ProcessSpec(name=name, argv=(sys.executable, "-m", module, *args), env=env)
+
+
+def _http_ok(url: str, expect: str | None = None) -> bool:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(url, timeout=2, context=context) as response:
+        body = response.read().decode()
+    return expect is None or expect in body
+
+
+def _imds_ok(url: str) -> bool:
+    request = urllib.request.Request(
+        url + "/latest/api/token",
+        method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"},
+    )
+    with urllib.request.urlopen(request, timeout=2) as response:
+        return bool(response.status == 200)
+
+
+class _Starter:
+    """Starts processes one by one and waits for each to be ready, failing with its log."""
+
+    def __init__(self, group: ProcessGroup) -> None:
+        self.group = group
+
+    def start(self, spec: ProcessSpec, ready: Callable[[], bool], timeout: float = 60) -> None:
+        _say(f"starting {spec.name}")
+        self.group.start(spec)
+
+        def check() -> bool:
+            self.group.check_alive(spec.name)
+            return ready()
+
+        wait_until(check, timeout=timeout, what=f"{spec.name} to be ready")
+
+
+def _write_aws_env(path: Path, emulator: str, imds: str, region: str) -> None:
+    lines = [
+        "# Point boto3 and the AWS CLI at the sandbox's emulator, with credentials from its",
+        "# instance metadata service (the control VM's instance profile), as on the real VM.",
+        f"export AWS_ENDPOINT_URL={emulator}",
+        f"export AWS_EC2_METADATA_SERVICE_ENDPOINT={imds}/",
+        "export AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv4",
+        "export AWS_EC2_METADATA_V1_DISABLED=true",
+        f"export AWS_REGION={region}",
+        f"export AWS_DEFAULT_REGION={region}",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def _write_kubectl(path: Path, kubectl: Path, kubeconfig: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nexec "{kubectl}" --kubeconfig="{kubeconfig}" "$@"\n')
+    path.chmod(0o755)
+
+
+def _kwok_config(target: Path, kwok_dir: Path) -> Path:
+    """Our node stages plus the pod stages kwok ships, as one multi-document file."""
+    documents = [p.read_text() for p in sorted(STAGES_DIR.glob("*.yaml"))]
+    documents += [p.read_text() for p in sorted(kwok_dir.glob("pod-*.yaml"))]
+    target.write_text("\n---\n".join(d.strip() for d in documents) + "\n")
+    return target
+
+
+def up(options: SandboxOptions) -> SandboxState:
+    root = options.dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    group = ProcessGroup(root)
+    if any(p.alive() for p in group.pidfiles()):
+        raise SandboxError(f"a sandbox is already running in {root}: run 'k8s-aws sandbox down'")
+    group.stop_all()  # pidfiles of a crashed run whose processes are all gone
+    (root / STATE_FILE).unlink(missing_ok=True)
+    try:
+        return _bring_up(options, root, group)
+    except Exception:
+        _say(f"failed; stopping what was started (logs stay in {root / 'logs'})")
+        group.stop_all()
+        raise
+
+
+def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> SandboxState:
+    built = binaries.ensure_all()
+    kube_bin, etcd_bin, kwok_bin = built["kubernetes"], built["etcd"], built["kwok"]
+    etcd_port, peer_port, api_port, kcm_port, sched_port, aws_port, imds_port, kwok_port = (
+        free_ports(8)
+    )
+    ports = controlplane.ControlPlanePorts(etcd_port, peer_port, api_port, kcm_port, sched_port)
+    pki = create_pki(root / "pki")
+    admin = new_identity("sandbox-admin", ADMIN_GROUPS)
+    identities: dict[str, Identity] = {
+        "admin": admin,
+        "kube-controller-manager": new_identity("system:kube-controller-manager"),
+        "kube-scheduler": new_identity("system:kube-scheduler"),
+        "kwok": new_identity("kwok", ADMIN_GROUPS),
+        "kubelets": new_identity("sandbox-kubelets", ADMIN_GROUPS),
+    }
+    token_file = root / "pki" / "tokens.csv"
+    token_file.write_text(token_auth_csv(list(identities.values())))
+    token_file.chmod(0o600)
+    starter = _Starter(group)
+
+    etcd_data = root / "etcd"
+    shutil.rmtree(etcd_data, ignore_errors=True)
+    starter.start(
+        controlplane.etcd_spec(etcd_bin / "etcd", etcd_data, ports),
+        lambda: _http_ok(f"http://{LOOPBACK}:{etcd_port}/health", '"health":"true"'),
+    )
+    api_url = f"https://{LOOPBACK}:{api_port}"
+    starter.start(
+        controlplane.apiserver_spec(kube_bin / "kube-apiserver", pki, token_file, ports),
+        lambda: _http_ok(f"{api_url}/readyz", "ok"),
+        timeout=120,
+    )
+    kubeconfigs = {
+        name: write_kubeconfig(
+            root / ("kubeconfig" if name == "admin" else f"{name}.kubeconfig"),
+            api_url,
+            pki.ca_cert,
+            ident,
+            "k8s-aws-sandbox",
+        )
+        for name, ident in identities.items()
+    }
+    starter.start(
+        controlplane.controller_manager_spec(
+            kube_bin / "kube-controller-manager",
+            kubeconfigs["kube-controller-manager"],
+            pki,
+            root / "certs" / "kube-controller-manager",
+            kcm_port,
+        ),
+        lambda: _http_ok(f"https://{LOOPBACK}:{kcm_port}/healthz", "ok"),
+    )
+    starter.start(
+        controlplane.scheduler_spec(
+            kube_bin / "kube-scheduler",
+            kubeconfigs["kube-scheduler"],
+            root / "certs" / "kube-scheduler",
+            sched_port,
+        ),
+        lambda: _http_ok(f"https://{LOOPBACK}:{sched_port}/healthz", "ok"),
+    )
+    emulator_url = f"http://{LOOPBACK}:{aws_port}"
+    starter.start(
+        _python_spec("aws-emulator", "k8s_aws.sandbox.emulator", f"--port={aws_port}"),
+        lambda: _http_ok(f"{emulator_url}/moto-api/data.json"),
+    )
+    _say(f"provisioning the AWS account: VPC, subnets, IAM, {options.nodes} worker VMs")
+    world = provision(emulator_url, options.cluster, options.region, options.nodes)
+    imds_url = f"http://{LOOPBACK}:{imds_port}"
+    starter.start(
+        _python_spec(
+            "imds",
+            "k8s_aws.sandbox.imds",
+            f"--emulator={emulator_url}",
+            f"--instance-id={world.control_instance}",
+            f"--region={options.region}",
+            f"--port={imds_port}",
+        ),
+        lambda: _imds_ok(imds_url),
+    )
+    state = SandboxState(
+        dir=str(root),
+        cluster=options.cluster,
+        region=options.region,
+        apiserver_url=api_url,
+        emulator_url=emulator_url,
+        imds_url=imds_url,
+        admin_token=admin.token,
+        world=world,
+    )
+    state.save()
+    _write_aws_env(root / "aws.env", emulator_url, imds_url, options.region)
+    _write_kubectl(root / "bin" / "kubectl", kube_bin / "kubectl", state.kubeconfig)
+    starter.start(
+        ProcessSpec(
+            name="kwok",
+            argv=(
+                str(kwok_bin / "kwok"),
+                f"--kubeconfig={kubeconfigs['kwok']}",
+                "--manage-all-nodes=false",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                f"--config={_kwok_config(root / 'kwok-stages.yaml', kwok_bin)}",
+                f"--server-address={LOOPBACK}:{kwok_port}",
+                "--node-lease-duration-seconds=40",
+                f"--cidr={controlplane.CLUSTER_CIDR}",
+            ),
+        ),
+        lambda: True,
+    )
+    starter.start(
+        _python_spec(
+            "kubelets",
+            "k8s_aws.sandbox.kubelets",
+            f"--kubeconfig={kubeconfigs['kubelets']}",
+            f"--emulator={emulator_url}",
+            f"--region={options.region}",
+            f"--cluster={options.cluster}",
+            f"--interval={options.kubelet_interval}",
+        ),
+        lambda: True,
+    )
+    _say(f"waiting for {options.nodes} nodes to be Ready")
+
+    def all_ready() -> bool:
+        for name in ("kwok", "kubelets"):
+            group.check_alive(name)
+        return len(ready_nodes(state)) >= options.nodes
+
+    wait_until(all_ready, timeout=options.ready_timeout, what=f"{options.nodes} Ready nodes")
+    return state
+
+
+def summary(state: SandboxState) -> str:
+    world = state.world
+    lines = [
+        f"k8s-aws sandbox '{state.cluster}' is up in {state.dir}",
+        f"  Kubernetes API   {state.apiserver_url}  (kubeconfig: {state.kubeconfig})",
+        f"  AWS emulator     {state.emulator_url}  region {state.region}",
+        f"  IMDS (IMDSv2)    {state.imds_url}  as control VM {world.control_instance}",
+        f"  VPC              {world.vpc_id}, {len(world.subnets)} subnets, "
+        f"node SG {world.node_security_group}",
+        f"  worker VMs       {len(world.worker_instances)}: {' '.join(world.worker_instances)}",
+        "",
+        "Use it:",
+        f"  {state.root / 'bin' / 'kubectl'} get nodes",
+        f"  . {state.root / 'aws.env'} && aws ec2 describe-instances",
+        f"  k8s-aws sandbox status --dir {state.dir}",
+        f"  k8s-aws sandbox down --dir {state.dir}",
+    ]
+    return "\n".join(lines)
+
