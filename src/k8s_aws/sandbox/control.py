@@ -12,6 +12,9 @@ from k8s_aws.sandbox.state import STATE_FILE, SandboxState, ready_nodes
 
 @dataclass(frozen=True)
 class Status:
+    """Healthy when every process runs and the API server answers; a NotReady node whose VM
+    was stopped on purpose is the sandbox working, not failing."""
+
     processes: dict[str, bool]  # name -> alive
     ready_nodes: int | None  # None: the API server did not answer
     total_nodes: int
@@ -21,7 +24,7 @@ class Status:
         return (
             bool(self.processes)
             and all(self.processes.values())
-            and self.ready_nodes == self.total_nodes
+            and self.ready_nodes is not None
         )
 
 
@@ -33,10 +36,10 @@ def status(directory: Path) -> Status:
         return Status(processes, None, 0)
     state = SandboxState.load(directory)
     try:
-        ready: int | None = len(ready_nodes(state))
+        ready, total = ready_nodes(state)
     except OSError:
-        ready = None
-    return Status(processes, ready, len(state.world.worker_instances))
+        return Status(processes, None, 0)
+    return Status(processes, len(ready), total)
 
 
 def down(directory: Path) -> list[str]:

@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -32,16 +33,17 @@ REFRESH_MARGIN = datetime.timedelta(minutes=10)
 
 
 class TokenStore:
-    """Issued session tokens and their expiry (monotonic clock)."""
+    """Issued session tokens and their expiry (monotonic clock, injectable for tests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._expiry: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def issue(self, ttl: int) -> str:
         token = secrets.token_urlsafe(32)
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._expiry = {t: e for t, e in self._expiry.items() if e > now}
             self._expiry[token] = now + ttl
         return token
@@ -51,7 +53,7 @@ class TokenStore:
             expiry = self._expiry.get(token)
         if expiry is None:
             return None
-        left = expiry - time.monotonic()
+        left = expiry - self._clock()
         return int(left) if left > 0 else None
 
 

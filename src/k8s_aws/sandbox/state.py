@@ -59,10 +59,10 @@ class SandboxState:
         return json.loads(body) if body.startswith("{") else body
 
 
-def ready_nodes(state: SandboxState) -> list[str]:
-    """Names of Nodes whose Ready condition is True."""
+def ready_nodes(state: SandboxState) -> tuple[list[str], int]:
+    """Names of Nodes whose Ready condition is True, and the number of Nodes."""
     nodes = state.api_get("/api/v1/nodes")["items"]
-    return [
+    ready = [
         n["metadata"]["name"]
         for n in nodes
         if any(
@@ -70,3 +70,4 @@ def ready_nodes(state: SandboxState) -> list[str]:
             for c in n.get("status", {}).get("conditions", [])
         )
     ]
+    return ready, len(nodes)

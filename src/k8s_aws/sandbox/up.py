@@ -266,7 +266,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
     def all_ready() -> bool:
         for name in ("kwok", "kubelets"):
             group.check_alive(name)
-        return len(ready_nodes(state)) >= options.nodes
+        return len(ready_nodes(state)[0]) >= options.nodes
 
     wait_until(all_ready, timeout=options.ready_timeout, what=f"{options.nodes} Ready nodes")
     return state

@@ -1,0 +1,82 @@
+"""A real sandbox for the integration tests, brought up once per session through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from k8s_aws.sandbox.state import SandboxState
+
+NODES = 3
+CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    directory = tmp_path_factory.mktemp("sandbox")
+    result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", str(NODES),
+                     "--cluster-name", "itest")
+    if result.returncode != 0:
+        logs = "\n".join(
+            f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-15:])
+            for p in sorted((directory / "logs").glob("*.log"))
+        )
+        pytest.fail(f"sandbox up failed:\n{result.stderr}\n{logs}")
+    state = SandboxState.load(directory)
+    yield state
+    run_cli("sandbox", "down", "--dir", str(directory))
+
+
+def emulator_session(state: SandboxState) -> boto3.session.Session:
+    """Static-key access to the emulator, for checking what the sandbox provisioned."""
+    return boto3.session.Session(
+        aws_access_key_id="itest", aws_secret_access_key="itest", region_name=state.region
+    )
+
+
+@pytest.fixture(scope="session")
+def ec2(sandbox: SandboxState) -> Any:
+    return emulator_session(sandbox).client("ec2", endpoint_url=sandbox.emulator_url)
+
+
+def kubectl(state: SandboxState, *args: str, check: bool = True) -> str:
+    result = subprocess.run(
+        [str(state.root / "bin" / "kubectl"), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def kubectl_json(state: SandboxState, *args: str) -> Any:
+    return json.loads(kubectl(state, *args, "-o", "json"))
+
+
+def aws_env(state: SandboxState) -> dict[str, str]:
+    """The environment a user gets from `. DIR/aws.env` (no keys: IMDS gives them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    for line in (state.root / "aws.env").read_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].partition("=")
+            env[key] = value
+    return env

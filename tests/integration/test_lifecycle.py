@@ -1,0 +1,64 @@
+"""`up` and `down`: nothing is left behind, even after `up` is killed, and sandboxes coexist."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+from k8s_aws.sandbox.processes import ProcessGroup
+from k8s_aws.sandbox.state import SandboxState
+from k8s_aws.support.deadline import wait_until
+
+from .conftest import CLI, run_cli
+from .procfs import alive, listening_sockets, sandbox_listeners
+
+
+def test_up_status_down_leaves_no_process_and_no_port(
+    sandbox: SandboxState, tmp_path: Path
+) -> None:
+    directory = tmp_path / "second"
+    result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", "1")
+    assert result.returncode == 0, result.stderr
+    assert "is up" in result.stdout and "kubectl get nodes" in result.stdout
+    assert (directory / "kubeconfig").exists() and (directory / "aws.env").exists()
+    assert (directory / "bin" / "kubectl").exists()
+
+    # Two sandboxes at once: each healthy, no port shared.
+    for state_dir in (directory, sandbox.root):
+        status = run_cli("sandbox", "status", "--dir", str(state_dir))
+        assert status.returncode == 0, status.stdout + status.stderr
+    second_ports = {a for addrs in sandbox_listeners(directory).values() for a in addrs}
+    first_ports = {a for addrs in sandbox_listeners(sandbox.root).values() for a in addrs}
+    assert second_ports and not second_ports & first_ports
+
+    pids = [p.pid for p in ProcessGroup(directory).pidfiles()]
+    assert len(pids) == 8
+    down = run_cli("sandbox", "down", "--dir", str(directory))
+    assert down.returncode == 0, down.stderr
+    assert "stopped 8 processes" in down.stdout
+    assert not any(alive(pid) for pid in pids)
+    still_listening = set(listening_sockets().values())
+    assert not second_ports & still_listening
+    assert run_cli("sandbox", "status", "--dir", str(directory)).returncode == 1
+
+
+def test_down_after_up_was_killed_stops_everything_it_had_started(tmp_path: Path) -> None:
+    directory = tmp_path / "crashed"
+    up = subprocess.Popen(
+        [*CLI, "sandbox", "up", "--dir", str(directory), "--nodes", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    group = ProcessGroup(directory)
+    try:
+        wait_until(lambda: group.find("kube-apiserver"), timeout=120,
+                   what="up to start kube-apiserver")
+    finally:
+        up.send_signal(signal.SIGKILL)
+        up.wait()
+    pids = [p.pid for p in group.pidfiles()]
+    assert pids, "up had started processes before it was killed"
+    assert any(alive(pid) for pid in pids)
+    down = run_cli("sandbox", "down", "--dir", str(directory))
+    assert down.returncode == 0, down.stderr
+    assert not any(alive(pid) for pid in pids)
