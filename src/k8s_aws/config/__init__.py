@@ -1,0 +1,1 @@
+"""Parsing of configuration files into frozen typed values; pure, no I/O beyond the text."""

@@ -1,0 +1,1 @@
+"""Typed data shared by every layer: ids and AWS resource records."""

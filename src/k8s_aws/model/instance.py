@@ -1,0 +1,31 @@
+"""An EC2 instance as the node controllers need it, independent of boto3's response shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NewType
+
+InstanceId = NewType("InstanceId", str)
+
+
+@dataclass(frozen=True)
+class InterfaceRecord:
+    device_index: int
+    private_ipv4s: tuple[str, ...]  # primary first
+    ipv6s: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    id: InstanceId
+    state: str
+    instance_type: str
+    zone: str
+    private_dns: str = ""
+    public_dns: str = ""
+    public_ipv4: str = ""
+    interfaces: tuple[InterfaceRecord, ...] = ()
+    tags: tuple[tuple[str, str], ...] = field(default=())
+
+    def tag(self, key: str) -> str | None:
+        return next((v for k, v in self.tags if k == key), None)
