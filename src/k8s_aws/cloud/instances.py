@@ -1,0 +1,129 @@
+"""EC2 instances for the node controllers: batched, cached reads of DescribeInstances.
+
+Lookups by id go through a batcher (ids filtered with `instance-id`, so an unknown id is
+simply absent instead of failing the whole call with InvalidInstanceID.NotFound); records
+are cached for `ttl`, so a node that does not change costs no call. Lifecycle checks ask for
+fresh state, still batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from k8s_aws.cloud.errors import translate
+from k8s_aws.model.instance import InstanceId, InstanceRecord, InterfaceRecord
+from k8s_aws.support.batcher import Batcher
+from k8s_aws.support.expiring import ExpiringCache
+
+# EC2 accepts at most 200 values per filter.
+MAX_FILTER_VALUES = 200
+
+
+def instance_record(raw: dict[str, Any]) -> InstanceRecord:
+    interfaces = tuple(
+        InterfaceRecord(
+            device_index=int(eni.get("Attachment", {}).get("DeviceIndex", 0)),
+            private_ipv4s=tuple(
+                a["PrivateIpAddress"]
+                for a in sorted(
+                    eni.get("PrivateIpAddresses", []), key=lambda a: not a.get("Primary")
+                )
+            )
+            or ((eni["PrivateIpAddress"],) if eni.get("PrivateIpAddress") else ()),
+            ipv6s=tuple(a["Ipv6Address"] for a in eni.get("Ipv6Addresses", [])),
+        )
+        for eni in raw.get("NetworkInterfaces", [])
+    )
+    if not interfaces and raw.get("PrivateIpAddress"):
+        interfaces = (InterfaceRecord(0, (raw["PrivateIpAddress"],)),)
+    return InstanceRecord(
+        id=InstanceId(raw["InstanceId"]),
+        state=raw.get("State", {}).get("Name", ""),
+        instance_type=raw.get("InstanceType", ""),
+        zone=raw.get("Placement", {}).get("AvailabilityZone", ""),
+        private_dns=raw.get("PrivateDnsName", ""),
+        public_dns=raw.get("PublicDnsName", ""),
+        public_ipv4=raw.get("PublicIpAddress", ""),
+        interfaces=interfaces,
+        tags=tuple((t["Key"], t["Value"]) for t in raw.get("Tags", [])),
+    )
+
+
+class InstanceDirectory:
+    def __init__(
+        self,
+        ec2: Any,
+        executor: ThreadPoolExecutor,
+        ttl: float = 300.0,
+        batch_idle: float = 0.1,
+        batch_max_wait: float = 1.0,
+    ) -> None:
+        self._ec2 = ec2
+        self._executor = executor
+        self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
+        self._zone_ids: dict[str, str] | None = None
+        self._by_id: Batcher[InstanceId, InstanceRecord] = Batcher(
+            self._describe_ids, MAX_FILTER_VALUES, batch_idle, batch_max_wait
+        )
+        self._by_dns: Batcher[str, InstanceRecord] = Batcher(
+            self._describe_dns, MAX_FILTER_VALUES, batch_idle, batch_max_wait
+        )
+
+    async def _call(self, operation: str, **params: Any) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            pages = self._ec2.get_paginator(operation).paginate(**params)
+            return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+        except Exception as exc:
+            raise translate(exc, "ec2", "DescribeInstances") from exc
+
+    async def _describe(self, filter_name: str, values: list[str]) -> list[InstanceRecord]:
+        raw = await self._call(
+            "describe_instances", Filters=[{"Name": filter_name, "Values": values}]
+        )
+        records = [instance_record(r) for r in raw]
+        for record in records:
+            self._cache.put(record.id, record)
+        return records
+
+    async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
+        return {r.id: r for r in await self._describe("instance-id", list(ids))}
+
+    async def _describe_dns(self, names: list[str]) -> dict[str, InstanceRecord]:
+        found: dict[str, InstanceRecord] = {}
+        for record in await self._describe("private-dns-name", names):
+            # A terminated instance may share a reused name with a live one: prefer the live.
+            if record.private_dns not in found or record.state != "terminated":
+                found[record.private_dns] = record
+        return found
+
+    async def get(self, instance_id: InstanceId, fresh: bool = False) -> InstanceRecord | None:
+        if not fresh:
+            cached = self._cache.get(instance_id)
+            if cached is not None:
+                return cached
+        return await self._by_id.get(instance_id)
+
+    async def find_by_private_dns(self, names: Iterable[str]) -> InstanceRecord | None:
+        results = await asyncio.gather(*(self._by_dns.get(n) for n in names))
+        return next((r for r in results if r is not None), None)
+
+    async def zone_id(self, zone: str) -> str | None:
+        """Zone name -> zone id (`usw2-az1`), read once: the mapping never changes."""
+        if self._zone_ids is None:
+            def run() -> dict[str, str]:
+                zones = self._ec2.describe_availability_zones()["AvailabilityZones"]
+                return {z["ZoneName"]: z["ZoneId"] for z in zones}
+
+            try:
+                self._zone_ids = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, run
+                )
+            except Exception as exc:
+                raise translate(exc, "ec2", "DescribeAvailabilityZones") from exc
+        return self._zone_ids.get(zone)

@@ -1,0 +1,49 @@
+"""What the instance metadata service (IMDSv2, through botocore's fetcher) says about the
+machine we run on. Retries are bounded: off EC2 the answer is a quick, clear "no"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.utils import IMDSFetcher
+
+from k8s_aws.cloud.errors import NotConfigured
+
+
+@dataclass(frozen=True)
+class LocalInstance:
+    instance_id: str
+    region: str
+    zone: str
+
+
+class _MetadataReader:
+    """botocore's IMDSv2 client (token handling, endpoint settings, retries) for any path."""
+
+    def __init__(self, timeout: float, attempts: int) -> None:
+        self._fetcher: Any = IMDSFetcher(timeout=timeout, num_attempts=attempts)  # type: ignore[arg-type]
+
+    def read(self, path: str) -> str:
+        fetcher = self._fetcher
+        token = fetcher._fetch_metadata_token()
+        response = fetcher._get_request(
+            url_path=path, retry_func=fetcher._default_retry, token=token
+        )
+        return str(response.text)
+
+
+def read_local_instance(timeout: float = 1.0, attempts: int = 2) -> LocalInstance:
+    """Instance id, region and zone from IMDS, or NotConfigured saying what is missing."""
+    reader = _MetadataReader(timeout, attempts)
+    try:
+        zone = reader.read("/latest/meta-data/placement/availability-zone/")
+        return LocalInstance(
+            instance_id=reader.read("/latest/meta-data/instance-id"),
+            region=reader.read("/latest/meta-data/placement/region"),
+            zone=zone,
+        )
+    except Exception as exc:
+        raise NotConfigured(
+            f"not on EC2 or the instance metadata service is unreachable ({type(exc).__name__})"
+        ) from None

@@ -1,0 +1,101 @@
+"""boto3 sessions and clients configured once: region, retries with client-side rate limiting,
+endpoint overrides, the user-agent app id, optional AssumeRole, and call accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import boto3
+from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    DeferredRefreshableCredentials,
+)
+
+from k8s_aws.cloud.calls import CallRecorder
+
+# Cloud-config service names (the reference's [ServiceOverride] Service) -> boto3 services.
+OVERRIDE_SERVICES = {
+    "ec2": ("ec2",),
+    "elasticloadbalancing": ("elb", "elbv2"),
+    "sts": ("sts",),
+    "iam": ("iam",),
+    "kms": ("kms",),
+}
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str
+    app_id: str = "k8s-aws"
+    retry_mode: str = "adaptive"
+    max_attempts: int = 8
+    max_pool_connections: int = 32
+    role_arn: str = ""
+    source_arn: str = ""
+    endpoints: dict[str, str] = field(default_factory=dict)  # boto3 service -> URL
+
+
+class AwsClients:
+    """Creates each boto3 client once; clients are thread-safe and shared by all workers."""
+
+    def __init__(self, settings: AwsSettings, recorder: CallRecorder | None = None) -> None:
+        self.settings = settings
+        self._recorder = recorder
+        self._session = boto3.session.Session(region_name=settings.region)
+        if settings.role_arn:
+            self._session = self._assume_role_session(settings)
+        self._clients: dict[str, Any] = {}
+        options: dict[str, Any] = {
+            "region_name": settings.region,
+            "retries": {"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
+            # Puts `app/<id>` in the User-Agent: the emulator's call log keys clients on it.
+            "user_agent_appid": settings.app_id,
+            "max_pool_connections": settings.max_pool_connections,
+            "connect_timeout": 5,
+            "read_timeout": 30,
+        }
+        self._config = Config(**options)
+
+    @staticmethod
+    def _assume_role_session(settings: AwsSettings) -> boto3.session.Session:
+        base = boto3.session.Session(region_name=settings.region)
+        extra: dict[str, Any] = {"RoleSessionName": settings.app_id}
+        if settings.source_arn:
+            extra["SourceArn"] = settings.source_arn
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=lambda *a, **kw: cast(Any, base).client(
+                *a, endpoint_url=settings.endpoints.get("sts"), **kw
+            ),
+            source_credentials=base.get_credentials(),
+            role_arn=settings.role_arn,
+            extra_args=extra,
+        )
+        credentials = DeferredRefreshableCredentials(
+            method="assume-role", refresh_using=fetcher.fetch_credentials
+        )
+        botocore_session = cast(Any, base)._session.__class__()
+        botocore_session._credentials = credentials  # botocore's way to inject credentials
+        return boto3.session.Session(region_name=settings.region, botocore_session=botocore_session)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            client = cast(Any, self._session).client(
+                service, config=self._config, endpoint_url=self.settings.endpoints.get(service)
+            )
+            if self._recorder is not None:
+                self._recorder.attach(client, service)
+            self._clients[service] = client
+        return self._clients[service]
+
+
+def override_endpoints(overrides: list[tuple[str, str, str]], region: str) -> dict[str, str]:
+    """(service, region, url) overrides of the cloud config -> boto3 service -> URL."""
+    endpoints: dict[str, str] = {}
+    for service, override_region, url in overrides:
+        if override_region != region:
+            continue
+        for boto_service in OVERRIDE_SERVICES.get(service, (service,)):
+            endpoints[boto_service] = url
+    return endpoints
