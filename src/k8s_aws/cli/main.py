@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from k8s_aws.cli.controller_manager import controller_manager
 from k8s_aws.cli.sandbox import sandbox
 
 
@@ -13,6 +14,7 @@ def cli() -> None:
     """AWS integration for self-managed Kubernetes on EC2."""
 
 
+cli.add_command(controller_manager)
 cli.add_command(sandbox)
 
 

@@ -64,7 +64,9 @@ class InstanceDirectory:
         self._ec2 = ec2
         self._executor = executor
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
+        self._dns_to_id: dict[str, InstanceId] = {}
         self._zone_ids: dict[str, str] | None = None
+        self._zone_lock = asyncio.Lock()
         self._by_id: Batcher[InstanceId, InstanceRecord] = Batcher(
             self._describe_ids, MAX_FILTER_VALUES, batch_idle, batch_max_wait
         )
@@ -89,6 +91,8 @@ class InstanceDirectory:
         records = [instance_record(r) for r in raw]
         for record in records:
             self._cache.put(record.id, record)
+            if record.private_dns and record.state != "terminated":
+                self._dns_to_id[record.private_dns] = record.id
         return records
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
@@ -109,21 +113,31 @@ class InstanceDirectory:
                 return cached
         return await self._by_id.get(instance_id)
 
-    async def find_by_private_dns(self, names: Iterable[str]) -> InstanceRecord | None:
+    async def find_by_private_dns(
+        self, names: Iterable[str], fresh: bool = False
+    ) -> InstanceRecord | None:
+        names = list(names)
+        if not fresh:
+            for name in names:
+                known = self._dns_to_id.get(name)
+                cached = self._cache.get(known) if known else None
+                if cached is not None:
+                    return cached
         results = await asyncio.gather(*(self._by_dns.get(n) for n in names))
         return next((r for r in results if r is not None), None)
 
     async def zone_id(self, zone: str) -> str | None:
         """Zone name -> zone id (`usw2-az1`), read once: the mapping never changes."""
-        if self._zone_ids is None:
-            def run() -> dict[str, str]:
-                zones = self._ec2.describe_availability_zones()["AvailabilityZones"]
-                return {z["ZoneName"]: z["ZoneId"] for z in zones}
+        async with self._zone_lock:
+            if self._zone_ids is None:
+                def run() -> dict[str, str]:
+                    zones = self._ec2.describe_availability_zones()["AvailabilityZones"]
+                    return {z["ZoneName"]: z["ZoneId"] for z in zones}
 
-            try:
-                self._zone_ids = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, run
-                )
-            except Exception as exc:
-                raise translate(exc, "ec2", "DescribeAvailabilityZones") from exc
+                try:
+                    self._zone_ids = await asyncio.get_running_loop().run_in_executor(
+                        self._executor, run
+                    )
+                except Exception as exc:
+                    raise translate(exc, "ec2", "DescribeAvailabilityZones") from exc
         return self._zone_ids.get(zone)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.utils import IMDSFetcher
+import botocore.session
+from botocore.utils import IMDSFetcher, resolve_imds_endpoint_mode
 
 from k8s_aws.cloud.errors import NotConfigured
 
@@ -22,7 +23,18 @@ class _MetadataReader:
     """botocore's IMDSv2 client (token handling, endpoint settings, retries) for any path."""
 
     def __init__(self, timeout: float, attempts: int) -> None:
-        self._fetcher: Any = IMDSFetcher(timeout=timeout, num_attempts=attempts)  # type: ignore[arg-type]
+        # The endpoint settings (AWS_EC2_METADATA_SERVICE_ENDPOINT, config files) as
+        # botocore's own credential chain resolves them.
+        session = botocore.session.get_session()
+        config = {
+            "ec2_metadata_service_endpoint": session.get_config_variable(
+                "ec2_metadata_service_endpoint"
+            ),
+            "ec2_metadata_service_endpoint_mode": resolve_imds_endpoint_mode(session),
+        }
+        self._fetcher: Any = IMDSFetcher(
+            timeout=timeout, num_attempts=attempts, config=config  # type: ignore[arg-type]
+        )
 
     def read(self, path: str) -> str:
         fetcher = self._fetcher

@@ -93,7 +93,10 @@ class Informer:
             if not token:
                 break
         self.lists += 1
-        old_cache, self.cache = self.cache, items
+        old_cache = dict(self.cache)
+        # Updated in place: controllers hold a reference to this very dict.
+        self.cache.clear()
+        self.cache.update(items)
         self.resource_version = body["metadata"]["resourceVersion"]
         for key, obj in items.items():
             old = old_cache.get(key)

@@ -25,7 +25,7 @@ async def _nothing() -> None:
 class LeaderElectionSettings:
     name: str = "k8s-aws-controller-manager"
     namespace: str = "kube-system"
-    lease_duration: float = 15.0
+    lease_duration: int = 15
     renew_deadline: float = 10.0
     retry_period: float = 2.0
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from kubernetes_asyncio import client
@@ -51,12 +51,13 @@ class NodeWriter:
     def __init__(self, api: client.ApiClient) -> None:
         self._core = client.CoreV1Api(api)
 
-    async def set_addresses(self, node: NodeView, addresses: list[dict[str, str]]) -> None:
+    async def set_addresses(self, node: NodeView, addresses: list[dict[str, str]]) -> NodeView:
         """Replace status.addresses whole (a strategic merge would key them by type and
-        collapse several InternalIPs into one)."""
+        collapse several InternalIPs into one); returns the node at its new version."""
         body = {"metadata": {"resourceVersion": node.resource_version},
                 "status": {"addresses": addresses}}
-        await self._patch(node.name, body, status=True)
+        new_version = await self._patch(node.name, body, status=True)
+        return replace(node, resource_version=new_version)
 
     async def update_spec(
         self,
@@ -87,9 +88,11 @@ class NodeWriter:
             if exc.status != 404:
                 raise translate(exc, f"delete node {node.name}") from exc
 
-    async def _patch(self, name: str, body: dict[str, Any], status: bool) -> None:
+    async def _patch(self, name: str, body: dict[str, Any], status: bool) -> str:
+        """Apply a merge patch; returns the node's new resourceVersion."""
         patch: Any = self._core.patch_node_status if status else self._core.patch_node
         try:
-            await patch(name, body, _content_type=MERGE_PATCH)
+            patched = await patch(name, body, _content_type=MERGE_PATCH)
         except ApiException as exc:
             raise translate(exc, f"patch node {name}") from exc
+        return str(patched.metadata.resource_version)

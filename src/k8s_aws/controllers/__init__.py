@@ -1,0 +1,1 @@
+"""Orchestration: informers feed work queues, workers reconcile keys (observe, plan, apply)."""

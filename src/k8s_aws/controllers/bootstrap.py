@@ -1,0 +1,66 @@
+"""Where the controller manager runs: region and cluster name from flags, the cloud config,
+or (on EC2) the instance metadata service and the instance's own tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from k8s_aws.cloud.errors import CloudError, NotConfigured, translate
+from k8s_aws.cloud.instances import instance_record
+from k8s_aws.cloud.metadata import LocalInstance, read_local_instance
+from k8s_aws.cloud.session import AwsClients, AwsSettings
+from k8s_aws.config.cloudconfig import CloudConfig
+from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
+
+
+@dataclass(frozen=True)
+class Placement:
+    region: str
+    cluster_name: str
+
+
+def resolve_placement(
+    region_flag: str, cluster_flag: str, cloud_config: CloudConfig, aws_settings: AwsSettings
+) -> Placement:
+    """Flags win, then the cloud config, then IMDS; NotConfigured names what is missing."""
+    region = region_flag or cloud_config.region
+    cluster = cluster_flag or cloud_config.cluster_name
+    if region and cluster:
+        return Placement(region, cluster)
+    try:
+        local: LocalInstance = read_local_instance()
+    except NotConfigured as exc:
+        missing = [
+            what for what, value in (
+                ("--region (or [Global] Region)", region),
+                ("--cluster-name (or [Global] KubernetesClusterID)", cluster),
+            ) if not value
+        ]
+        raise NotConfigured(f"{' and '.join(missing)} not set, and {exc}") from None
+    region = region or local.region
+    if not cluster:
+        cluster = _cluster_from_own_tags(local, AwsClients(
+            AwsSettings(**{**aws_settings.__dict__, "region": region})
+        ))
+    return Placement(region, cluster)
+
+
+def _cluster_from_own_tags(local: LocalInstance, aws: AwsClients) -> str:
+    try:
+        reservations = aws.client("ec2").describe_instances(InstanceIds=[local.instance_id])
+    except Exception as exc:
+        error: CloudError = translate(exc, "ec2", "DescribeInstances")
+        raise NotConfigured(
+            f"--cluster-name not set and this instance's tags could not be read: {error}"
+        ) from None
+    instances = [i for r in reservations["Reservations"] for i in r["Instances"]]
+    try:
+        name = cluster_name_from_tags(instance_record(instances[0]).tags) if instances else None
+    except AmbiguousCluster as exc:
+        raise NotConfigured(str(exc)) from None
+    if not name:
+        raise NotConfigured(
+            f"--cluster-name not set and instance {local.instance_id} has no "
+            "kubernetes.io/cluster/<name> tag"
+        )
+    return name

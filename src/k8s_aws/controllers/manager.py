@@ -1,0 +1,138 @@
+"""The controller manager: leader election, informers, controllers, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from kubernetes_asyncio import client
+from prometheus_client import CollectorRegistry, Gauge
+
+from k8s_aws.cloud.calls import CallRecorder
+from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.session import AwsClients
+from k8s_aws.controllers.health import health_app, start_health_server
+from k8s_aws.controllers.node_init import NodeInitController
+from k8s_aws.controllers.node_lifecycle import NodeLifecycleController
+from k8s_aws.controllers.settings import ControllerManagerSettings
+from k8s_aws.controllers.worker import Controller, ReconcileMetrics, run_workers
+from k8s_aws.kube.client import api_client
+from k8s_aws.kube.events import EventRecorder
+from k8s_aws.kube.informer import Informer, Obj
+from k8s_aws.kube.leader import LeaderElector
+from k8s_aws.kube.nodes import NodeWriter
+
+log = logging.getLogger(__name__)
+COMPONENT = "k8s-aws-controller-manager"
+
+
+class NodeEventHandler(Protocol):
+    def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None: ...
+
+
+class ControllerManager:
+    def __init__(self, settings: ControllerManagerSettings) -> None:
+        self.settings = settings
+        self.registry = CollectorRegistry()
+        self.calls = CallRecorder(self.registry, settings.call_log)
+        self.aws = AwsClients(settings.aws, self.calls)
+        self.reconciles = ReconcileMetrics(self.registry)
+        self.leading = Gauge(
+            "k8s_aws_leader", "1 while this replica holds the leader Lease.",
+            registry=self.registry,
+        )
+        self.synced = False
+        self.is_leader = False
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="aws")
+        self.informers: list[Informer] = []
+
+    def ready(self) -> bool:
+        """Ready once a leader's caches have synced; a waiting follower is ready to take over."""
+        return self.synced or not self.is_leader
+
+    async def lead(self, api: client.ApiClient) -> None:
+        s = self.settings
+        self.leading.set(1)
+        self.is_leader = True
+        log.info("leading: starting controllers %s", ", ".join(sorted(s.controllers)))
+        directory = InstanceDirectory(self.aws.client("ec2"), self._executor)
+        writer = NodeWriter(api)
+        events = EventRecorder(api, COMPONENT)
+        handlers: list[NodeEventHandler] = []
+        controllers: list[Controller] = []
+        tasks: list[asyncio.Task[None]] = []
+
+        def dispatch(event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+            for handler in handlers:
+                handler.on_event(event, key, old, new)
+
+        nodes = Informer("nodes", client.CoreV1Api(api).list_node, dispatch)
+        self.informers.append(nodes)
+        lifecycle: NodeLifecycleController | None = None
+        if "cloud-node" in s.controllers:
+            init = NodeInitController(
+                cache=nodes.cache, directory=directory, writer=writer, events=events,
+                region=s.region, ip_families=s.ip_families,
+            )
+            handlers.append(init)
+            controllers.append(init)
+        if "cloud-node-lifecycle" in s.controllers:
+            lifecycle = NodeLifecycleController(
+                cache=nodes.cache, directory=directory, writer=writer, events=events,
+                region=s.region, monitor_period=s.node_monitor_period,
+            )
+            handlers.append(lifecycle)
+            controllers.append(lifecycle)
+        tasks.append(asyncio.create_task(nodes.run()))
+        await nodes.synced.wait()
+        self.synced = True
+        log.info("caches synced: %d nodes", len(nodes.cache))
+        for controller in controllers:
+            tasks.append(asyncio.create_task(run_workers(controller, s.workers, self.reconciles)))
+        if lifecycle is not None:
+            tasks.append(asyncio.create_task(lifecycle.monitor()))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT (exit 0, Lease released) or leadership is lost (exit 1)."""
+        s = self.settings
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        runner = None
+        if s.metrics_port is not None:
+            runner = await start_health_server(
+                health_app(self.registry, self.ready), s.metrics_host, s.metrics_port
+            )
+        api = await api_client(s.kubeconfig)
+        elector = LeaderElector(api, s.identity, s.leader) if s.leader_elect else None
+        work = asyncio.create_task(
+            elector.run(lambda: self.lead(api)) if elector else self.lead(api)
+        )
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if work in done:
+                if work.exception() is not None:
+                    raise work.exception()  # type: ignore[misc]
+                log.error("lost the leader Lease; exiting so a fresh start can compete again")
+                return 1
+            log.info("shutting down")
+            return 0
+        finally:
+            work.cancel()
+            stopper.cancel()
+            if elector is not None:
+                await elector.release()
+            await api.close()
+            if runner is not None:
+                await runner.cleanup()
+            self._executor.shutdown(wait=False, cancel_futures=True)

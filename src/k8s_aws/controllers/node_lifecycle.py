@@ -1,0 +1,101 @@
+"""cloud-node-lifecycle: deletes Nodes whose instance is gone, taints stopped ones.
+
+Only NotReady nodes cost an AWS call (fresh state, batched); a Ready node is decided from the
+Node alone. NotReady nodes are looked at again every monitor period, since an instance can be
+terminated without its Node changing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.controllers.node_init import find_instance
+from k8s_aws.controllers.worker import RequeueAfter
+from k8s_aws.kube.events import EventRecorder, ObjectRef
+from k8s_aws.kube.informer import Obj
+from k8s_aws.kube.nodes import NodeView, NodeWriter
+from k8s_aws.nodes.lifecycle import (
+    SHUTDOWN_TAINT,
+    LifecycleAction,
+    needs_instance_state,
+    plan_lifecycle,
+)
+from k8s_aws.nodes.naming import ByInstanceId, instance_lookup
+from k8s_aws.support.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+SHUTDOWN = {"key": SHUTDOWN_TAINT, "effect": "NoSchedule"}
+
+
+def wants_attention(node: NodeView) -> bool:
+    return needs_instance_state(node.ready) or node.has_taint(SHUTDOWN_TAINT)
+
+
+class NodeLifecycleController:
+    name = "cloud-node-lifecycle"
+
+    def __init__(
+        self,
+        *,
+        cache: dict[str, Obj],
+        directory: InstanceDirectory,
+        writer: NodeWriter,
+        events: EventRecorder,
+        region: str,
+        monitor_period: float = 5.0,
+    ) -> None:
+        self.queue: WorkQueue[str] = WorkQueue()
+        self._cache = cache
+        self._directory = directory
+        self._writer = writer
+        self._events = events
+        self._region = region
+        self.monitor_period = monitor_period
+
+    def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+        if new is not None and wants_attention(NodeView.of(new)):
+            self.queue.add(key)
+
+    async def monitor(self) -> None:
+        """Every period, look again at the nodes that are NotReady or shut down."""
+        while True:
+            await asyncio.sleep(self.monitor_period)
+            for key, raw in list(self._cache.items()):
+                if wants_attention(NodeView.of(raw)):
+                    self.queue.add(key)
+
+    async def reconcile(self, key: str) -> RequeueAfter | None:
+        raw = self._cache.get(key)
+        if raw is None:
+            return None
+        node = NodeView.of(raw)
+        if node.deleting:
+            return None
+        state: str | None = None
+        if needs_instance_state(node.ready):
+            lookup = instance_lookup(node.name, node.provider_id, self._region)
+            instance = await find_instance(self._directory, node, self._region, fresh=True)
+            if instance is None and not isinstance(lookup, ByInstanceId):
+                # Not found by private DNS name proves nothing (custom DHCP domains): keep it.
+                return None
+            state = instance.state if instance else None
+        action = plan_lifecycle(node.ready, node.has_taint(SHUTDOWN_TAINT), state)
+        ref = ObjectRef.of(raw, "Node")
+        if action is LifecycleAction.DELETE_NODE:
+            reason = "terminated" if state else "gone"
+            await self._events.record(
+                ref, "Normal", "DeletingNode",
+                f"deleting node {node.name}: its EC2 instance is {reason}",
+            )
+            await self._writer.delete(node)
+            log.info("deleted node %s: instance %s", node.name, reason)
+        elif action is LifecycleAction.ADD_SHUTDOWN_TAINT:
+            await self._writer.update_spec(node, taints=[*node.taints, SHUTDOWN])
+            log.info("node %s: instance stopped, tainted %s", node.name, SHUTDOWN_TAINT)
+        elif action is LifecycleAction.REMOVE_SHUTDOWN_TAINT:
+            taints = [t for t in node.taints if t.get("key") != SHUTDOWN_TAINT]
+            await self._writer.update_spec(node, taints=taints)
+            log.info("node %s: instance running again, removed %s", node.name, SHUTDOWN_TAINT)
+        return None
