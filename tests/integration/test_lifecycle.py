@@ -10,17 +10,33 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import CLI, run_cli
+from .conftest import CLI, emulator_session, kubectl_json, run_cli
 from .procfs import alive, listening_sockets, sandbox_listeners
+from .vms import wait_ready
 
 
 def test_up_status_down_leaves_no_process_and_no_port(
     sandbox: SandboxState, tmp_path: Path
 ) -> None:
     directory = tmp_path / "second"
-    result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", "1")
+    result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", "1",
+                     "--without-controllers")
     assert result.returncode == 0, result.stderr
     assert "is up" in result.stdout and "kubectl get nodes" in result.stdout
+    # With no cloud controller, the node stays as its kubelet registered it.
+    second = SandboxState.load(directory)
+    node = kubectl_json(second, "get", "nodes")["items"][0]
+    assert "providerID" not in node["spec"]
+    assert {"key": "node.cloudprovider.kubernetes.io/uninitialized", "value": "true",
+            "effect": "NoSchedule"} in node["spec"]["taints"]
+    # A terminated VM's kubelet is gone: its Node turns NotReady (and, with no cloud
+    # controller here, stays).
+    ec2 = emulator_session(second).client("ec2", endpoint_url=second.emulator_url)
+    ec2.terminate_instances(InstanceIds=second.world.worker_instances)
+    wait_ready(second, node["metadata"]["name"], "Unknown")
+    node = kubectl_json(second, "get", "nodes")["items"][0]
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == "NodeStatusUnknown"
     assert (directory / "kubeconfig").exists() and (directory / "aws.env").exists()
     assert (directory / "bin" / "kubectl").exists()
 
@@ -33,7 +49,7 @@ def test_up_status_down_leaves_no_process_and_no_port(
     assert second_ports and not second_ports & first_ports
 
     pids = [p.pid for p in ProcessGroup(directory).pidfiles()]
-    assert len(pids) == 8
+    assert len(pids) == 8  # no controller-manager: --without-controllers
     down = run_cli("sandbox", "down", "--dir", str(directory))
     assert down.returncode == 0, down.stderr
     assert "stopped 8 processes" in down.stdout

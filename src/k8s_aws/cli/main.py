@@ -6,6 +6,7 @@ import click
 
 from k8s_aws.cli.controller_manager import controller_manager
 from k8s_aws.cli.sandbox import sandbox
+from k8s_aws.support import netguard
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +20,8 @@ cli.add_command(sandbox)
 
 
 def main() -> None:
+    # K8S_AWS_LOOPBACK_ONLY=1 refuses any connection off 127.0.0.0/8 (sandbox and tests).
+    netguard.install_if_requested()
     cli()
 
 

@@ -36,8 +36,11 @@ def sandbox() -> None:
 @click.option("--region", default="us-west-2", show_default=True)
 @click.option("--cluster-name", default="sandbox", show_default=True)
 @click.option("--ready-timeout", type=click.FloatRange(1), default=180.0, show_default=True)
+@click.option("--without-controllers", is_flag=True,
+              help="Start no k8s-aws controller (to run one by hand).")
 def up_command(
-    nodes: int, directory: Path, region: str, cluster_name: str, ready_timeout: float
+    nodes: int, directory: Path, region: str, cluster_name: str, ready_timeout: float,
+    without_controllers: bool,
 ) -> None:
     """Build what is missing, start everything, return once all nodes are Ready."""
     if not re.match(CLUSTER_NAME_PATTERN, cluster_name):
@@ -46,7 +49,7 @@ def up_command(
         )
     options = SandboxOptions(
         dir=directory, nodes=nodes, region=region, cluster=cluster_name,
-        ready_timeout=ready_timeout,
+        ready_timeout=ready_timeout, controllers=not without_controllers,
     )
     try:
         state = up(options)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from kubernetes_asyncio import client
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from k8s_aws.cloud.calls import CallRecorder
 from k8s_aws.cloud.instances import InstanceDirectory
@@ -44,6 +44,14 @@ class ControllerManager:
             "k8s_aws_leader", "1 while this replica holds the leader Lease.",
             registry=self.registry,
         )
+        self.informer_events = Counter(
+            "k8s_aws_informer_events_total", "Watch events delivered to the controllers.",
+            ["informer"], registry=self.registry,
+        )
+        self.monitor_sweeps = Gauge(
+            "k8s_aws_node_monitor_sweeps", "Sweeps of the node lifecycle monitor so far.",
+            registry=self.registry,
+        )
         self.synced = False
         self.is_leader = False
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="aws")
@@ -66,6 +74,7 @@ class ControllerManager:
         tasks: list[asyncio.Task[None]] = []
 
         def dispatch(event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+            self.informer_events.labels("nodes").inc()
             for handler in handlers:
                 handler.on_event(event, key, old, new)
 
@@ -93,6 +102,7 @@ class ControllerManager:
         for controller in controllers:
             tasks.append(asyncio.create_task(run_workers(controller, s.workers, self.reconciles)))
         if lifecycle is not None:
+            self.monitor_sweeps.set_function(lambda: lifecycle.sweeps)
             tasks.append(asyncio.create_task(lifecycle.monitor()))
         try:
             await asyncio.gather(*tasks)

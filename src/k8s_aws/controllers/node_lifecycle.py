@@ -53,6 +53,7 @@ class NodeLifecycleController:
         self._events = events
         self._region = region
         self.monitor_period = monitor_period
+        self.sweeps = 0
 
     def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
         if new is not None and wants_attention(NodeView.of(new)):
@@ -65,6 +66,7 @@ class NodeLifecycleController:
             for key, raw in list(self._cache.items()):
                 if wants_attention(NodeView.of(raw)):
                     self.queue.add(key)
+            self.sweeps += 1
 
     async def reconcile(self, key: str) -> RequeueAfter | None:
         raw = self._cache.get(key)

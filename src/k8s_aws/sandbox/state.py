@@ -24,6 +24,8 @@ class SandboxState:
     imds_url: str
     admin_token: str
     world: World
+    controller_manager_url: str = ""
+    etcd_url: str = ""
 
     @property
     def root(self) -> Path:
@@ -71,3 +73,16 @@ def ready_nodes(state: SandboxState) -> tuple[list[str], int]:
         )
     ]
     return ready, len(nodes)
+
+
+def uninitialized_nodes(state: SandboxState) -> int:
+    """How many Nodes still carry the cloud provider's uninitialized taint."""
+    nodes = state.api_get("/api/v1/nodes")["items"]
+    return sum(
+        1
+        for n in nodes
+        if any(
+            t.get("key") == "node.cloudprovider.kubernetes.io/uninitialized"
+            for t in n.get("spec", {}).get("taints") or []
+        )
+    )

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from k8s_aws.sandbox import binaries, controlplane
+from k8s_aws.sandbox.controllers import (
+    aws_environment,
+    controller_manager_spec,
+    install_rbac,
+    service_account_kubeconfig,
+)
 from k8s_aws.sandbox.kubeconfig import (
     ADMIN_GROUPS,
     Identity,
@@ -22,7 +28,7 @@ from k8s_aws.sandbox.kubeconfig import (
 from k8s_aws.sandbox.pki import create_pki
 from k8s_aws.sandbox.ports import LOOPBACK, free_ports
 from k8s_aws.sandbox.processes import ProcessGroup, ProcessSpec
-from k8s_aws.sandbox.state import STATE_FILE, SandboxState, ready_nodes
+from k8s_aws.sandbox.state import STATE_FILE, SandboxState, ready_nodes, uninitialized_nodes
 from k8s_aws.sandbox.world import provision
 from k8s_aws.support import netguard
 from k8s_aws.support.deadline import wait_until
@@ -42,6 +48,7 @@ class SandboxOptions:
     cluster: str = "sandbox"
     kubelet_interval: float = 1.0
     ready_timeout: float = 180.0
+    controllers: bool = True
 
 
 def _say(message: str) -> None:
@@ -94,16 +101,11 @@ class _Starter:
         wait_until(check, timeout=timeout, what=f"{spec.name} to be ready")
 
 
-def _write_aws_env(path: Path, emulator: str, imds: str, region: str) -> None:
+def _write_aws_env(path: Path, variables: dict[str, str]) -> None:
     lines = [
         "# Point boto3 and the AWS CLI at the sandbox's emulator, with credentials from its",
         "# instance metadata service (the control VM's instance profile), as on the real VM.",
-        f"export AWS_ENDPOINT_URL={emulator}",
-        f"export AWS_EC2_METADATA_SERVICE_ENDPOINT={imds}/",
-        "export AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv4",
-        "export AWS_EC2_METADATA_V1_DISABLED=true",
-        f"export AWS_REGION={region}",
-        f"export AWS_DEFAULT_REGION={region}",
+        *(f"export {key}={value}" for key, value in variables.items()),
         "",
     ]
     path.write_text("\n".join(lines))
@@ -142,9 +144,8 @@ def up(options: SandboxOptions) -> SandboxState:
 def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> SandboxState:
     built = binaries.ensure_all()
     kube_bin, etcd_bin, kwok_bin = built["kubernetes"], built["etcd"], built["kwok"]
-    etcd_port, peer_port, api_port, kcm_port, sched_port, aws_port, imds_port, kwok_port = (
-        free_ports(8)
-    )
+    (etcd_port, peer_port, api_port, kcm_port, sched_port, aws_port, imds_port, kwok_port,
+     ccm_port) = free_ports(9)
     ports = controlplane.ControlPlanePorts(etcd_port, peer_port, api_port, kcm_port, sched_port)
     pki = create_pki(root / "pki")
     admin = new_identity("sandbox-admin", ADMIN_GROUPS)
@@ -229,9 +230,11 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
         imds_url=imds_url,
         admin_token=admin.token,
         world=world,
+        etcd_url=f"http://{LOOPBACK}:{etcd_port}",
     )
     state.save()
-    _write_aws_env(root / "aws.env", emulator_url, imds_url, options.region)
+    aws_env = aws_environment(emulator_url, imds_url, options.region)
+    _write_aws_env(root / "aws.env", aws_env)
     _write_kubectl(root / "bin" / "kubectl", kube_bin / "kubectl", state.kubeconfig)
     starter.start(
         ProcessSpec(
@@ -269,7 +272,46 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
         return len(ready_nodes(state)[0]) >= options.nodes
 
     wait_until(all_ready, timeout=options.ready_timeout, what=f"{options.nodes} Ready nodes")
+    if options.controllers:
+        _start_controllers(starter, state, options, kube_bin / "kubectl", aws_env, ccm_port)
     return state
+
+
+def _start_controllers(
+    starter: _Starter,
+    state: SandboxState,
+    options: SandboxOptions,
+    kubectl: Path,
+    aws_env: dict[str, str],
+    ccm_port: int,
+) -> None:
+    root, group = state.root, starter.group
+    install_rbac(kubectl, state.kubeconfig)
+    ccm_kubeconfig = service_account_kubeconfig(
+        kubectl, state.kubeconfig, state.apiserver_url, state.ca_cert,
+        root / "controller-manager.kubeconfig",
+    )
+    (root / "calls").mkdir(exist_ok=True)
+    state.controller_manager_url = f"http://{LOOPBACK}:{ccm_port}"
+    state.save()
+    starter.start(
+        controller_manager_spec(
+            "controller-manager", ccm_kubeconfig, ccm_port,
+            root / "calls" / "controller-manager.jsonl", aws_env,
+        ),
+        lambda: _http_ok(f"{state.controller_manager_url}/readyz", "ok"),
+    )
+    _say("waiting for the controller-manager to initialize the nodes")
+
+    def all_initialized() -> bool:
+        group.check_alive("controller-manager")
+        return uninitialized_nodes(state) == 0
+
+    wait_until(
+        all_initialized,
+        timeout=options.ready_timeout,
+        what="every node initialized (uninitialized taint removed)",
+    )
 
 
 def summary(state: SandboxState) -> str:
@@ -282,6 +324,12 @@ def summary(state: SandboxState) -> str:
         f"  VPC              {world.vpc_id}, {len(world.subnets)} subnets, "
         f"node SG {world.node_security_group}",
         f"  worker VMs       {len(world.worker_instances)}: {' '.join(world.worker_instances)}",
+        (
+            f"  controller-manager  {state.controller_manager_url}/metrics (leader-elected, "
+            f"AWS calls in {state.root / 'calls'})"
+            if state.controller_manager_url
+            else "  controller-manager  not started (--without-controllers)"
+        ),
         "",
         "Use it:",
         f"  {state.root / 'bin' / 'kubectl'} get nodes",

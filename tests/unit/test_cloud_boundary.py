@@ -1,0 +1,113 @@
+"""Error translation, cluster-name tags, --controllers syntax and endpoint overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, NoCredentialsError
+
+from k8s_aws.cloud.errors import (
+    Conflict,
+    Denied,
+    Invalid,
+    NotConfigured,
+    NotFound,
+    Throttled,
+    Unavailable,
+    translate,
+)
+from k8s_aws.cloud.instances import instance_record
+from k8s_aws.cloud.session import override_endpoints
+from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
+from k8s_aws.controllers.settings import InvalidControllers, parse_controllers
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}
+    }
+    return ClientError(response, "DescribeInstances")
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("RequestLimitExceeded", 503, Throttled),
+        ("Throttling", 400, Throttled),
+        ("UnauthorizedOperation", 403, Denied),
+        ("InvalidInstanceID.NotFound", 400, NotFound),
+        ("LoadBalancerNotFound", 400, NotFound),
+        ("DependencyViolation", 400, Conflict),
+        ("InternalError", 500, Unavailable),
+        ("InvalidParameterValue", 400, Invalid),
+    ],
+)
+def test_client_errors_map_to_our_kinds(code: str, status: int, kind: type) -> None:
+    error = translate(client_error(code, status), "ec2", "DescribeInstances")
+    assert isinstance(error, kind)
+    assert error.code == code
+
+
+def test_denied_names_the_iam_action() -> None:
+    error = translate(client_error("AccessDenied", 403), "elb", "CreateLoadBalancer")
+    assert isinstance(error, Denied)
+    assert error.action == "elasticloadbalancing:CreateLoadBalancer"
+    assert "grant IAM action elasticloadbalancing:CreateLoadBalancer" in str(error)
+
+
+def test_missing_credentials_say_what_to_do() -> None:
+    error = translate(NoCredentialsError(), "ec2", "DescribeInstances")
+    assert isinstance(error, NotConfigured)
+    assert "instance profile" in str(error)
+
+
+def test_cluster_name_from_tags() -> None:
+    assert cluster_name_from_tags((("kubernetes.io/cluster/prod", "owned"),)) == "prod"
+    assert cluster_name_from_tags((("KubernetesCluster", "legacy"),)) == "legacy"
+    assert cluster_name_from_tags((("Name", "x"),)) is None
+    with pytest.raises(AmbiguousCluster, match="a, b"):
+        cluster_name_from_tags((("kubernetes.io/cluster/a", "owned"),
+                                ("kubernetes.io/cluster/b", "shared")))
+
+
+@pytest.mark.parametrize(
+    ("spec", "enabled"),
+    [
+        ("*", {"cloud-node", "cloud-node-lifecycle"}),
+        ("*,-cloud-node-lifecycle", {"cloud-node"}),
+        ("cloud-node-lifecycle", {"cloud-node-lifecycle"}),
+        ("", set()),
+    ],
+)
+def test_controllers_flag(spec: str, enabled: set[str]) -> None:
+    assert parse_controllers(spec) == enabled
+
+
+def test_unknown_controller_is_named_with_the_allowed_ones() -> None:
+    with pytest.raises(InvalidControllers, match="unknown controller 'route'; allowed: \\*"):
+        parse_controllers("*,route")
+
+
+def test_override_endpoints_map_cloud_config_services_to_boto3_services() -> None:
+    endpoints = override_endpoints(
+        [("ec2", "us-west-2", "https://e"), ("elasticloadbalancing", "us-west-2", "https://l"),
+         ("ec2", "eu-west-1", "https://other")],
+        "us-west-2",
+    )
+    assert endpoints == {"ec2": "https://e", "elb": "https://l", "elbv2": "https://l"}
+
+
+def test_instance_record_orders_primary_ip_first() -> None:
+    record = instance_record({
+        "InstanceId": "i-12345678", "State": {"Name": "running"}, "InstanceType": "m5.large",
+        "Placement": {"AvailabilityZone": "us-west-2a"}, "PrivateDnsName": "ip-10-0-0-5.x",
+        "NetworkInterfaces": [{
+            "Attachment": {"DeviceIndex": 0},
+            "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.0.6", "Primary": False},
+                                   {"PrivateIpAddress": "10.0.0.5", "Primary": True}],
+        }],
+        "Tags": [{"Key": "a", "Value": "b"}],
+    })
+    assert record.interfaces[0].private_ipv4s == ("10.0.0.5", "10.0.0.6")
+    assert record.tag("a") == "b"
