@@ -9,6 +9,7 @@ fresh state, still batched.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -64,6 +65,7 @@ class InstanceDirectory:
         self._ec2 = ec2
         self._executor = executor
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
+        self._fetched_at: dict[InstanceId, float] = {}
         self._dns_to_id: dict[str, InstanceId] = {}
         self._zone_ids: dict[str, str] | None = None
         self._zone_lock = asyncio.Lock()
@@ -89,8 +91,10 @@ class InstanceDirectory:
             "describe_instances", Filters=[{"Name": filter_name, "Values": values}]
         )
         records = [instance_record(r) for r in raw]
+        now = time.monotonic()
         for record in records:
             self._cache.put(record.id, record)
+            self._fetched_at[record.id] = now
             if record.private_dns and record.state != "terminated":
                 self._dns_to_id[record.private_dns] = record.id
         return records
@@ -106,23 +110,32 @@ class InstanceDirectory:
                 found[record.private_dns] = record
         return found
 
-    async def get(self, instance_id: InstanceId, fresh: bool = False) -> InstanceRecord | None:
-        if not fresh:
-            cached = self._cache.get(instance_id)
-            if cached is not None:
-                return cached
+    def _cached(self, instance_id: InstanceId, max_age: float | None) -> InstanceRecord | None:
+        record = self._cache.get(instance_id)
+        if record is None or max_age is None:
+            return record
+        fetched = self._fetched_at.get(instance_id, 0.0)
+        return record if time.monotonic() - fetched <= max_age else None
+
+    async def get(
+        self, instance_id: InstanceId, max_age: float | None = None
+    ) -> InstanceRecord | None:
+        """The instance, from cache if read at most `max_age` seconds ago (None: any age
+        within the TTL; 0: always read)."""
+        cached = self._cached(instance_id, max_age)
+        if cached is not None:
+            return cached
         return await self._by_id.get(instance_id)
 
     async def find_by_private_dns(
-        self, names: Iterable[str], fresh: bool = False
+        self, names: Iterable[str], max_age: float | None = None
     ) -> InstanceRecord | None:
         names = list(names)
-        if not fresh:
-            for name in names:
-                known = self._dns_to_id.get(name)
-                cached = self._cache.get(known) if known else None
-                if cached is not None:
-                    return cached
+        for name in names:
+            known = self._dns_to_id.get(name)
+            cached = self._cached(known, max_age) if known else None
+            if cached is not None:
+                return cached
         results = await asyncio.gather(*(self._by_dns.get(n) for n in names))
         return next((r for r in results if r is not None), None)
 

@@ -81,6 +81,7 @@ class ControllerManager:
         nodes = Informer("nodes", client.CoreV1Api(api).list_node, dispatch)
         self.informers.append(nodes)
         lifecycle: NodeLifecycleController | None = None
+        init: NodeInitController | None = None
         if "cloud-node" in s.controllers:
             init = NodeInitController(
                 cache=nodes.cache, directory=directory, writer=writer, events=events,
@@ -97,6 +98,8 @@ class ControllerManager:
             controllers.append(lifecycle)
         tasks.append(asyncio.create_task(nodes.run()))
         await nodes.synced.wait()
+        if init is not None:
+            await init.prefetch()
         self.synced = True
         log.info("caches synced: %d nodes", len(nodes.cache))
         for controller in controllers:

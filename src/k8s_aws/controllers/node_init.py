@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -22,13 +23,23 @@ NOT_FOUND_RETRY = 30.0
 
 
 async def find_instance(
-    directory: InstanceDirectory, node: NodeView, region: str, fresh: bool = False
+    directory: InstanceDirectory, node: NodeView, region: str, max_age: float | None = None
 ) -> InstanceRecord | None:
     """The node's instance: by providerID or `i-` name, else by private DNS name."""
     lookup = instance_lookup(node.name, node.provider_id, region)
     if isinstance(lookup, ByInstanceId):
-        return await directory.get(lookup.instance_id, fresh=fresh)
-    return await directory.find_by_private_dns(lookup.names, fresh=fresh)
+        return await directory.get(lookup.instance_id, max_age=max_age)
+    return await directory.find_by_private_dns(lookup.names, max_age=max_age)
+
+
+async def prefetch(
+    directory: InstanceDirectory, nodes: list[NodeView], region: str, max_age: float | None
+) -> None:
+    """Look all `nodes` up at once, so the batcher merges them into a few calls; the
+    reconciles that follow find the records cached. Failures are left to the reconciles."""
+    await asyncio.gather(
+        *(find_instance(directory, n, region, max_age) for n in nodes), return_exceptions=True
+    )
 
 
 class NodeInitController:
@@ -55,6 +66,12 @@ class NodeInitController:
     def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
         if new is not None and NodeView.of(new).has_taint(UNINITIALIZED_TAINT):
             self.queue.add(key)
+
+    async def prefetch(self) -> None:
+        """After the caches sync: read every uninitialized node's instance in batches."""
+        pending = [NodeView.of(raw) for raw in self._cache.values()]
+        pending = [n for n in pending if n.has_taint(UNINITIALIZED_TAINT)]
+        await prefetch(self._directory, pending, self._region, None)
 
     async def reconcile(self, key: str) -> RequeueAfter | None:
         raw = self._cache.get(key)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from k8s_aws.cloud.instances import InstanceDirectory
-from k8s_aws.controllers.node_init import find_instance
+from k8s_aws.controllers.node_init import find_instance, prefetch
 from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
 from k8s_aws.kube.informer import Obj
@@ -60,11 +60,16 @@ class NodeLifecycleController:
             self.queue.add(key)
 
     async def monitor(self) -> None:
-        """Every period, look again at the nodes that are NotReady or shut down."""
+        """Every period, look again at the nodes that are NotReady or shut down, reading
+        the NotReady ones' instances in one batch first."""
         while True:
             await asyncio.sleep(self.monitor_period)
-            for key, raw in list(self._cache.items()):
-                if wants_attention(NodeView.of(raw)):
+            nodes = {key: NodeView.of(raw) for key, raw in list(self._cache.items())}
+            not_ready = [n for n in nodes.values() if needs_instance_state(n.ready)]
+            if not_ready:
+                await prefetch(self._directory, not_ready, self._region, 0)
+            for key, node in nodes.items():
+                if wants_attention(node):
                     self.queue.add(key)
             self.sweeps += 1
 
@@ -78,7 +83,10 @@ class NodeLifecycleController:
         state: str | None = None
         if needs_instance_state(node.ready):
             lookup = instance_lookup(node.name, node.provider_id, self._region)
-            instance = await find_instance(self._directory, node, self._region, fresh=True)
+            # Fresh enough if the sweep just read it; otherwise read it now.
+            instance = await find_instance(
+                self._directory, node, self._region, max_age=self.monitor_period
+            )
             if instance is None and not isinstance(lookup, ByInstanceId):
                 # Not found by private DNS name proves nothing (custom DHCP domains): keep it.
                 return None
