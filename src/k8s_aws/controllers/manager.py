@@ -8,7 +8,6 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from kubernetes_asyncio import client
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from k8s_aws.cloud.calls import CallRecorder
@@ -19,7 +18,7 @@ from k8s_aws.controllers.node_init import NodeInitController
 from k8s_aws.controllers.node_lifecycle import NodeLifecycleController
 from k8s_aws.controllers.settings import ControllerManagerSettings
 from k8s_aws.controllers.worker import Controller, ReconcileMetrics, run_workers
-from k8s_aws.kube.client import api_client
+from k8s_aws.kube.client import ApiClient, api_client, node_lister
 from k8s_aws.kube.events import EventRecorder
 from k8s_aws.kube.informer import Informer, Obj
 from k8s_aws.kube.leader import LeaderElector
@@ -61,7 +60,7 @@ class ControllerManager:
         """Ready once a leader's caches have synced; a waiting follower is ready to take over."""
         return self.synced or not self.is_leader
 
-    async def lead(self, api: client.ApiClient) -> None:
+    async def lead(self, api: ApiClient) -> None:
         s = self.settings
         self.leading.set(1)
         self.is_leader = True
@@ -78,7 +77,7 @@ class ControllerManager:
             for handler in handlers:
                 handler.on_event(event, key, old, new)
 
-        nodes = Informer("nodes", client.CoreV1Api(api).list_node, dispatch)
+        nodes = Informer("nodes", node_lister(api), dispatch)
         self.informers.append(nodes)
         lifecycle: NodeLifecycleController | None = None
         init: NodeInitController | None = None

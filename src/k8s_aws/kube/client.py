@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kubernetes_asyncio import client, config
 
@@ -17,3 +18,11 @@ async def api_client(kubeconfig: Path | None) -> client.ApiClient:
             config_file=str(kubeconfig), client_configuration=configuration
         )
     return client.ApiClient(configuration)
+
+
+ApiClient = client.ApiClient
+
+
+def node_lister(api: client.ApiClient) -> Any:
+    """The list/watch function an Informer of Nodes uses."""
+    return client.CoreV1Api(api).list_node
