@@ -142,6 +142,8 @@ class ControllerManager:
         finally:
             work.cancel()
             stopper.cancel()
+            # Let the controllers and informers stop before their API client closes.
+            await asyncio.gather(work, stopper, return_exceptions=True)
             if elector is not None:
                 await elector.release()
             await api.close()
