@@ -1,0 +1,232 @@
+"""The reference provider's Service annotations, parsed once into frozen typed values.
+
+Nothing below this module reads a raw annotation. Every problem is collected (not just the
+first) so one Warning Event names all of them, each with the annotation and allowed values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
+BOOL_VALUES = {"true": True, "false": False}
+BACKEND_PROTOCOLS = ("http", "https", "ssl", "tcp")
+HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS", "SSL")
+ACCESS_LOG_INTERVALS = (5, 60)
+SKIPPED_TYPES = ("external", "nlb-ip")  # another controller (AWS LB Controller) owns these
+SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+
+KNOWN_SUFFIXES = frozenset({
+    "type", "internal", "proxy-protocol", "access-log-enabled", "access-log-emit-interval",
+    "access-log-s3-bucket-name", "access-log-s3-bucket-prefix", "connection-draining-enabled",
+    "connection-draining-timeout", "connection-idle-timeout",
+    "cross-zone-load-balancing-enabled", "extra-security-groups", "security-groups", "ssl-cert",
+    "ssl-ports", "ssl-negotiation-policy", "backend-protocol", "additional-resource-tags",
+    "healthcheck-protocol", "healthcheck-port", "healthcheck-path",
+    "healthcheck-healthy-threshold", "healthcheck-unhealthy-threshold", "healthcheck-interval",
+    "healthcheck-timeout", "target-group-attributes", "eip-allocations",
+    "private-ipv4-addresses", "target-node-labels", "subnets", "scheme", "nlb-target-type",
+    "ip-address-type", "manage-backend-security-group-rules",
+    "alpn-policy", "name", "load-balancer-attributes", "healthcheck-success-codes",
+})
+NLB_ONLY = frozenset({"target-group-attributes", "eip-allocations", "private-ipv4-addresses"})
+
+
+@dataclass(frozen=True)
+class AnnotationProblem:
+    annotation: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.annotation}: {self.message}"
+
+
+class InvalidAnnotations(ValueError):
+    def __init__(self, problems: list[AnnotationProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class HealthCheckOverrides:
+    protocol: str | None = None
+    port: int | None = None  # None: the default port ("traffic-port")
+    path: str | None = None
+    healthy_threshold: int | None = None
+    unhealthy_threshold: int | None = None
+    interval: int | None = None
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class AccessLogs:
+    enabled: bool = False
+    emit_interval: int = 60
+    bucket: str = ""
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings:
+    lb_type: str = "classic"  # classic | nlb | external
+    internal: bool = False
+    cross_zone: bool = False
+    draining_enabled: bool = False
+    draining_timeout: int = 300
+    idle_timeout: int = 60
+    access_logs: AccessLogs = field(default_factory=AccessLogs)
+    proxy_protocol: bool = False
+    ssl_cert: str | None = None
+    ssl_ports: frozenset[str] | None = None  # None: every port
+    ssl_policy: str | None = None
+    backend_protocol: str | None = None
+    extra_security_groups: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    additional_tags: tuple[tuple[str, str], ...] = ()
+    health_check: HealthCheckOverrides = field(default_factory=HealthCheckOverrides)
+    target_node_labels: tuple[tuple[str, str], ...] = ()
+    subnets: tuple[str, ...] = ()
+
+
+class _Reader:
+    """Reads annotations by suffix, recording problems instead of raising at the first."""
+
+    def __init__(self, annotations: Mapping[str, str]) -> None:
+        self.values = {k[len(PREFIX):]: v for k, v in annotations.items() if k.startswith(PREFIX)}
+        self.problems: list[AnnotationProblem] = []
+
+    def problem(self, suffix: str, message: str) -> None:
+        self.problems.append(AnnotationProblem(PREFIX + suffix, message))
+
+    def text(self, suffix: str) -> str | None:
+        value = self.values.get(suffix)
+        return value.strip() if value is not None else None
+
+    def boolean(self, suffix: str, default: bool) -> bool:
+        value = self.text(suffix)
+        if value is None:
+            return default
+        if value.lower() not in BOOL_VALUES:
+            self.problem(suffix, f"invalid value {value!r}; allowed: true, false")
+            return default
+        return BOOL_VALUES[value.lower()]
+
+    def integer(self, suffix: str, low: int, high: int) -> int | None:
+        value = self.text(suffix)
+        if value is None:
+            return None
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.problem(suffix, f"invalid value {value!r}; allowed: an integer {low}-{high}")
+            return None
+        return int(value)
+
+    def choice(self, suffix: str, allowed: tuple[str, ...], fold: bool = True) -> str | None:
+        value = self.text(suffix)
+        if value is None:
+            return None
+        match = next((a for a in allowed if (a.lower() == value.lower() if fold else a == value)),
+                     None)
+        if match is None:
+            self.problem(suffix, f"invalid value {value!r}; allowed: {', '.join(allowed)}")
+        return match
+
+    def items(self, suffix: str) -> tuple[str, ...]:
+        value = self.text(suffix)
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+    def pairs(self, suffix: str) -> tuple[tuple[str, str], ...]:
+        result = []
+        for item in self.items(suffix):
+            key, sep, val = item.partition("=")
+            if not sep or not key.strip() or not TAG_KEY_RE.match(key.strip()):
+                self.problem(suffix, f"invalid entry {item!r}; expected key=value[,key=value]")
+                continue
+            result.append((key.strip(), val.strip()))
+        return tuple(result)
+
+
+def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
+    """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
+    r = _Reader(annotations)
+    for suffix in r.values:
+        if suffix not in KNOWN_SUFFIXES:
+            r.problem(suffix, "unknown annotation; see the aws-load-balancer-* annotations")
+    raw_type = (r.text("type") or "").lower()
+    lb_type = "classic"
+    if raw_type == "nlb":
+        lb_type = "nlb"
+    elif raw_type in SKIPPED_TYPES:
+        lb_type = "external"
+    if lb_type == "classic":
+        for suffix in sorted(NLB_ONLY & r.values.keys()):
+            r.problem(suffix, "applies to Network Load Balancers only (type: nlb)")
+    internal_text = r.text("internal") or ""
+    internal = internal_text.lower() not in ("", "false")
+    proxy = r.text("proxy-protocol")
+    if proxy is not None and proxy != "*":
+        r.problem("proxy-protocol", f"invalid value {proxy!r}; allowed: *")
+    ssl_ports_text = r.text("ssl-ports")
+    ssl_ports = None if ssl_ports_text in (None, "*") else frozenset(r.items("ssl-ports"))
+    for suffix in ("security-groups", "extra-security-groups"):
+        for group in r.items(suffix):
+            if not SG_ID_RE.match(group):
+                r.problem(suffix, f"invalid security group id {group!r}; expected sg-<hex>")
+    interval = r.integer("access-log-emit-interval", 5, 60)
+    if interval is not None and interval not in ACCESS_LOG_INTERVALS:
+        r.problem("access-log-emit-interval", f"invalid value {interval}; allowed: 5, 60")
+    access_enabled = r.boolean("access-log-enabled", False)
+    bucket = r.text("access-log-s3-bucket-name") or ""
+    if access_enabled and not bucket:
+        r.problem("access-log-s3-bucket-name", "required when access-log-enabled is true")
+    hc_port_text = r.text("healthcheck-port")
+    hc_port = None
+    if hc_port_text is not None and hc_port_text != "traffic-port":
+        hc_port = r.integer("healthcheck-port", 1, 65535)
+    hc_path = r.text("healthcheck-path")
+    if hc_path is not None and not hc_path.startswith("/"):
+        r.problem("healthcheck-path", f"invalid value {hc_path!r}; must start with /")
+    health = HealthCheckOverrides(
+        protocol=r.choice("healthcheck-protocol", HEALTH_PROTOCOLS),
+        port=hc_port,
+        path=hc_path,
+        healthy_threshold=r.integer("healthcheck-healthy-threshold", 2, 10),
+        unhealthy_threshold=r.integer("healthcheck-unhealthy-threshold", 2, 10),
+        interval=r.integer("healthcheck-interval", 5, 300),
+        timeout=r.integer("healthcheck-timeout", 2, 60),
+    )
+    if health.interval and health.timeout and health.timeout >= health.interval:
+        r.problem("healthcheck-timeout", "must be less than healthcheck-interval")
+    ssl_cert = r.text("ssl-cert") or None
+    if ssl_cert is not None and not ssl_cert.startswith("arn:"):
+        r.problem("ssl-cert", f"invalid value {ssl_cert!r}; expected an ACM or IAM certificate ARN")
+    settings = LoadBalancerSettings(
+        lb_type=lb_type,
+        internal=internal,
+        cross_zone=r.boolean("cross-zone-load-balancing-enabled", False),
+        draining_enabled=r.boolean("connection-draining-enabled", False),
+        draining_timeout=r.integer("connection-draining-timeout", 1, 3600) or 300,
+        idle_timeout=r.integer("connection-idle-timeout", 1, 4000) or 60,
+        access_logs=AccessLogs(
+            enabled=access_enabled,
+            emit_interval=interval if interval in ACCESS_LOG_INTERVALS else 60,
+            bucket=bucket,
+            prefix=r.text("access-log-s3-bucket-prefix") or "",
+        ),
+        proxy_protocol=proxy == "*",
+        ssl_cert=ssl_cert,
+        ssl_ports=ssl_ports,
+        ssl_policy=r.text("ssl-negotiation-policy") or None,
+        backend_protocol=r.choice("backend-protocol", BACKEND_PROTOCOLS),
+        extra_security_groups=r.items("extra-security-groups"),
+        security_groups=r.items("security-groups"),
+        additional_tags=r.pairs("additional-resource-tags"),
+        health_check=health,
+        target_node_labels=r.pairs("target-node-labels"),
+        subnets=r.items("subnets"),
+    )
+    if r.problems:
+        raise InvalidAnnotations(r.problems)
+    return settings

@@ -1,0 +1,57 @@
+"""Which nodes stand behind a load balancer, and which security group of each node gets the
+single rule admitting the cluster's load balancers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
+
+
+@dataclass(frozen=True)
+class BackendNode:
+    name: str
+    provider_id: str
+    labels: tuple[tuple[str, str], ...]
+    taint_keys: tuple[str, ...]
+    deleting: bool
+
+
+def eligible(node: BackendNode, target_labels: tuple[tuple[str, str], ...]) -> bool:
+    labels = dict(node.labels)
+    return (
+        not node.deleting
+        and bool(node.provider_id)
+        and EXCLUDE_LABEL not in labels
+        and AUTOSCALER_TAINT not in node.taint_keys
+        and all(labels.get(k) == v for k, v in target_labels)
+    )
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    id: str
+    tags: tuple[tuple[str, str], ...]
+
+
+def node_security_group(
+    groups: list[GroupRecord], cluster: str
+) -> tuple[str | None, str | None]:
+    """(group id, warning). The cluster-tagged group, else the only group; several tagged
+    groups are resolved deterministically (smallest id) with a warning instead of failing."""
+    tag = f"kubernetes.io/cluster/{cluster}"
+    tagged = sorted(g.id for g in groups if any(k == tag for k, _ in g.tags))
+    if len(tagged) == 1:
+        return tagged[0], None
+    if len(tagged) > 1:
+        return tagged[0], (
+            f"instance has {len(tagged)} security groups tagged {tag} ({', '.join(tagged)}); "
+            f"using {tagged[0]}: tag only one"
+        )
+    if len(groups) == 1:
+        return groups[0].id, None
+    return None, (
+        f"instance has {len(groups)} security groups and none tagged {tag}: tag the one that "
+        "should admit load balancer traffic"
+    )

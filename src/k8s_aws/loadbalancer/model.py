@@ -1,0 +1,140 @@
+"""The desired and observed shapes of a Classic ELB and its security groups (plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+SERVICE_NAME_TAG = "kubernetes.io/service-name"
+BACKEND_ROLE_TAG = "k8s-aws/role"
+BACKEND_ROLE = "lb-backends"
+PROXY_POLICY = "k8s-proxyprotocol-enabled"
+SSL_POLICY_PREFIX = "k8s-SSLNegotiationPolicy-"
+
+
+@dataclass(frozen=True, order=True)
+class Listener:
+    lb_port: int
+    protocol: str  # TCP | SSL | HTTP | HTTPS
+    instance_port: int
+    instance_protocol: str
+    certificate: str = ""
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    target: str  # e.g. TCP:30080, HTTP:31000/healthz
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 6
+    interval: int = 10
+    timeout: int = 5
+
+
+@dataclass(frozen=True)
+class Attributes:
+    cross_zone: bool = False
+    draining_enabled: bool = False
+    draining_timeout: int = 300
+    idle_timeout: int = 60
+    access_log_enabled: bool = False
+    access_log_interval: int = 60
+    access_log_bucket: str = ""
+    access_log_prefix: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class IngressRule:
+    """One permission: protocol tcp/icmp/-1, ports (ICMP: type, code), one source."""
+
+    protocol: str
+    from_port: int
+    to_port: int
+    source: str  # an IPv4/IPv6 CIDR or a security group id
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DesiredGroup:
+    name: str
+    description: str
+    rules: frozenset[IngressRule]
+    tags: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class DesiredLoadBalancer:
+    service: str  # namespace/name
+    name: str
+    internal: bool
+    subnets: tuple[str, ...]
+    frontend_group: DesiredGroup | None  # None when the user brings their own groups
+    user_groups: tuple[str, ...]  # security-groups / extra-security-groups: never modified
+    listeners: tuple[Listener, ...]
+    health_check: HealthCheck
+    attributes: Attributes
+    tags: tuple[tuple[str, str], ...]
+    instances: frozenset[str]
+    proxy_protocol_ports: frozenset[int] = frozenset()
+    ssl_policy: str | None = None
+    ssl_policy_ports: frozenset[int] = frozenset()
+    node_groups: frozenset[str] = frozenset()  # node SGs that must admit the backend SG
+
+
+@dataclass(frozen=True)
+class ObservedGroup:
+    id: str
+    name: str
+    tags: tuple[tuple[str, str], ...]
+    rules: frozenset[IngressRule] = frozenset()
+
+    def tag(self, key: str) -> str | None:
+        return next((v for k, v in self.tags if k == key), None)
+
+
+@dataclass(frozen=True)
+class ObservedLoadBalancer:
+    name: str
+    dns_name: str
+    internal: bool
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    listeners: frozenset[Listener]
+    health_check: HealthCheck
+    attributes: Attributes
+    tags: tuple[tuple[str, str], ...]
+    instances: frozenset[str]
+    policies: frozenset[str] = frozenset()
+    backend_policies: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    listener_policies: tuple[tuple[int, tuple[str, ...]], ...] = ()
+
+    def tag(self, key: str) -> str | None:
+        return next((v for k, v in self.tags if k == key), None)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What AWS holds for one Service (and the cluster-wide backend group)."""
+
+    load_balancer: ObservedLoadBalancer | None = None
+    frontend_group: ObservedGroup | None = None
+    backend_group: ObservedGroup | None = None
+    node_groups_admitting: frozenset[str] = field(default=frozenset())
+
+
+def ours(tags: tuple[tuple[str, str], ...], cluster: str, service: str | None) -> bool:
+    """Ours to change or delete: cluster tag `owned` AND our identity tag (DESIGN: "What is
+    ours"); BOSH puts the cluster tag on its own disks and VMs, so that tag alone proves nothing."""
+    values = dict(tags)
+    if values.get(CLUSTER_TAG_PREFIX + cluster) != "owned":
+        return False
+    if service is None:
+        return values.get(BACKEND_ROLE_TAG) == BACKEND_ROLE
+    return values.get(SERVICE_NAME_TAG) == service
+
+
+def frontend_group_name(lb_name: str) -> str:
+    return f"k8s-elb-{lb_name}"
+
+
+def backend_group_name(cluster: str) -> str:
+    return f"k8s-aws-{cluster}-lb-backends"

@@ -1,0 +1,199 @@
+"""(desired, observed) -> the ordered actions that make AWS match (pure).
+
+Creation runs in dependency order (security groups, load balancer, listeners, health check,
+attributes, policies, instances); deletion is planning against "nothing desired" and runs in
+reverse. Nothing that is not ours (DESIGN: cluster tag `owned` and our identity tag) is ever
+changed or deleted; a load balancer or group that carries our name but not our tags refuses
+the plan instead.
+"""
+
+from __future__ import annotations
+
+from k8s_aws.loadbalancer.actions import (
+    BACKEND_REF,
+    FRONTEND_REF,
+    Action,
+    AddTags,
+    AuthorizeIngress,
+    ConfigureHealthCheck,
+    CreateGroup,
+    CreateListeners,
+    CreateLoadBalancer,
+    CreatePolicy,
+    DeleteGroup,
+    DeleteListeners,
+    DeleteLoadBalancer,
+    DeregisterInstances,
+    ModifyAttributes,
+    Plan,
+    RegisterInstances,
+    RevokeIngress,
+    SetBackendPolicies,
+    SetGroups,
+    SetListenerPolicies,
+    SetSubnets,
+)
+from k8s_aws.loadbalancer.model import (
+    BACKEND_ROLE,
+    BACKEND_ROLE_TAG,
+    CLUSTER_TAG_PREFIX,
+    PROXY_POLICY,
+    SSL_POLICY_PREFIX,
+    Attributes,
+    DesiredLoadBalancer,
+    IngressRule,
+    Observed,
+    ours,
+)
+
+NODE_RULE_DESCRIPTION = "k8s-aws: load balancers of cluster {cluster}"
+
+
+def backend_rule(backend_group: str, cluster: str) -> IngressRule:
+    """The single rule on a node group: everything from the cluster's LB backend group."""
+    return IngressRule("-1", -1, -1, backend_group, NODE_RULE_DESCRIPTION.format(cluster=cluster))
+
+
+def plan_delete(service: str, observed: Observed, cluster: str) -> Plan:
+    actions: list[Action] = []
+    lb = observed.load_balancer
+    if lb is not None:
+        if not ours(lb.tags, cluster, service):
+            return Plan(refusal=f"load balancer {lb.name} is not tagged as {service}'s: kept")
+        actions.append(DeleteLoadBalancer(lb.name))
+    group = observed.frontend_group
+    if group is not None and ours(group.tags, cluster, service):
+        actions.append(DeleteGroup(group.id, group.name))
+    return Plan(tuple(actions))
+
+
+def _backend_actions(desired: DesiredLoadBalancer, observed: Observed, cluster: str) -> tuple[
+    list[Action], str
+]:
+    actions: list[Action] = []
+    if observed.backend_group is None:
+        actions.append(CreateGroup(
+            BACKEND_REF,
+            f"k8s-aws-{cluster}-lb-backends",
+            f"Kubernetes cluster {cluster}: source of load balancer traffic to nodes",
+            ((CLUSTER_TAG_PREFIX + cluster, "owned"), (BACKEND_ROLE_TAG, BACKEND_ROLE)),
+        ))
+        backend = BACKEND_REF
+    else:
+        backend = observed.backend_group.id
+    for group in sorted(desired.node_groups - observed.node_groups_admitting):
+        actions.append(AuthorizeIngress(group, (backend_rule(backend, cluster),)))
+    return actions, backend
+
+
+def _frontend_actions(
+    desired: DesiredLoadBalancer, observed: Observed, cluster: str
+) -> tuple[list[Action], str | None, str | None]:
+    """(actions, group id or ref, refusal)."""
+    want = desired.frontend_group
+    have = observed.frontend_group
+    if want is None:
+        return [], None, None
+    if have is None:
+        actions: list[Action] = [CreateGroup(FRONTEND_REF, want.name, want.description, want.tags)]
+        actions.append(AuthorizeIngress(FRONTEND_REF, tuple(sorted(want.rules))))
+        return actions, FRONTEND_REF, None
+    if not ours(have.tags, cluster, desired.service):
+        return [], None, f"security group {have.id} ({have.name}) exists but is not ours: kept"
+    actions = []
+    add = want.rules - have.rules
+    remove = have.rules - want.rules
+    if add:
+        actions.append(AuthorizeIngress(have.id, tuple(sorted(add))))
+    if remove:
+        actions.append(RevokeIngress(have.id, tuple(sorted(remove))))
+    return actions, have.id, None
+
+
+def _policy_actions(desired: DesiredLoadBalancer, observed: Observed) -> list[Action]:
+    lb = observed.load_balancer
+    existing = lb.policies if lb else frozenset()
+    backend_now = dict(lb.backend_policies) if lb else {}
+    listener_now = dict(lb.listener_policies) if lb else {}
+    actions: list[Action] = []
+    if desired.proxy_protocol_ports and PROXY_POLICY not in existing:
+        actions.append(CreatePolicy(desired.name, PROXY_POLICY, "ProxyProtocolPolicyType",
+                                    (("ProxyProtocol", "true"),)))
+    ports = {lst.instance_port for lst in desired.listeners} | set(backend_now)
+    for port in sorted(ports):
+        want = (PROXY_POLICY,) if port in desired.proxy_protocol_ports else ()
+        if tuple(sorted(backend_now.get(port, ()))) != want and (want or port in backend_now):
+            actions.append(SetBackendPolicies(desired.name, port, want))
+    ssl_name = SSL_POLICY_PREFIX + desired.ssl_policy if desired.ssl_policy else None
+    if ssl_name and ssl_name not in existing:
+        actions.append(CreatePolicy(desired.name, ssl_name, "SSLNegotiationPolicyType",
+                                    (("Reference-Security-Policy", desired.ssl_policy or ""),)))
+    for listener in desired.listeners:
+        port = listener.lb_port
+        want = (ssl_name,) if ssl_name and port in desired.ssl_policy_ports else ()
+        have = tuple(sorted(listener_now.get(port, ())))
+        if have != want and (want or have):
+            actions.append(SetListenerPolicies(desired.name, port, want))
+    return actions
+
+
+def plan_ensure(desired: DesiredLoadBalancer, observed: Observed, cluster: str) -> Plan:
+    lb = observed.load_balancer
+    if lb is not None and not ours(lb.tags, cluster, desired.service):
+        return Plan(refusal=(
+            f"load balancer {lb.name} exists but is not tagged as {desired.service}'s; "
+            "nothing changed"
+        ))
+    if lb is not None and lb.internal != desired.internal:
+        want, have = ("internal", "internet-facing") if desired.internal else (
+            "internet-facing", "internal")
+        return Plan(refusal=(
+            f"load balancer {lb.name} is {have} and the Service asks for {want}: AWS cannot "
+            "change a load balancer's scheme; delete and recreate the Service to switch"
+        ))
+    frontend_actions, frontend, refusal = _frontend_actions(desired, observed, cluster)
+    if refusal:
+        return Plan(refusal=refusal)
+    backend_actions, backend = _backend_actions(desired, observed, cluster)
+    groups = tuple(g for g in (frontend, *desired.user_groups, backend) if g)
+    actions: list[Action] = [*backend_actions, *frontend_actions]
+    if lb is None:
+        actions.append(CreateLoadBalancer(desired.name, desired.internal, desired.subnets,
+                                          groups, desired.listeners, desired.tags))
+        actions.append(ConfigureHealthCheck(desired.name, desired.health_check))
+        if desired.attributes != Attributes():
+            actions.append(ModifyAttributes(desired.name, desired.attributes))
+        actions += _policy_actions(desired, observed)
+        if desired.instances:
+            actions.append(RegisterInstances(desired.name, tuple(sorted(desired.instances))))
+        return Plan(tuple(actions))
+
+    attach = tuple(sorted(set(desired.subnets) - set(lb.subnets)))
+    detach = tuple(sorted(set(lb.subnets) - set(desired.subnets)))
+    if attach or detach:
+        actions.append(SetSubnets(desired.name, attach, detach))
+    if set(groups) != set(lb.security_groups):
+        actions.append(SetGroups(desired.name, groups))
+    want_listeners = set(desired.listeners)
+    stale = sorted({x.lb_port for x in lb.listeners - want_listeners})
+    if stale:
+        actions.append(DeleteListeners(desired.name, tuple(stale)))
+    missing = tuple(sorted(want_listeners - lb.listeners))
+    if missing:
+        actions.append(CreateListeners(desired.name, missing))
+    if lb.health_check != desired.health_check:
+        actions.append(ConfigureHealthCheck(desired.name, desired.health_check))
+    if lb.attributes != desired.attributes:
+        actions.append(ModifyAttributes(desired.name, desired.attributes))
+    actions += _policy_actions(desired, observed)
+    have_tags = dict(lb.tags)
+    tags = tuple((k, v) for k, v in desired.tags if have_tags.get(k) != v)
+    if tags:
+        actions.append(AddTags(desired.name, tags))
+    register = tuple(sorted(desired.instances - lb.instances))
+    deregister = tuple(sorted(lb.instances - desired.instances))
+    if register:
+        actions.append(RegisterInstances(desired.name, register))
+    if deregister:
+        actions.append(DeregisterInstances(desired.name, deregister))
+    return Plan(tuple(actions))

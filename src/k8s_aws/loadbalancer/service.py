@@ -1,0 +1,107 @@
+"""A Service as the load balancer planner sees it, and the checks made before any AWS call."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
+LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    protocol: str
+    port: int
+    node_port: int
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    namespace: str
+    name: str
+    uid: str
+    type: str
+    load_balancer_class: str | None
+    ports: tuple[ServicePort, ...]
+    source_ranges: tuple[str, ...]
+    external_traffic_policy: str
+    health_check_node_port: int
+    session_affinity: str
+    load_balancer_ip: str
+    annotations: dict[str, str]
+    finalizers: tuple[str, ...]
+    deleting: bool
+    ingress_hostname: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> ServiceView:
+        meta, spec = raw["metadata"], raw.get("spec", {})
+        ingress = (raw.get("status", {}).get("loadBalancer", {}).get("ingress") or [{}])[0]
+        return cls(
+            namespace=meta.get("namespace", "default"),
+            name=meta["name"],
+            uid=meta.get("uid", ""),
+            type=spec.get("type", "ClusterIP"),
+            load_balancer_class=spec.get("loadBalancerClass"),
+            ports=tuple(
+                ServicePort(p.get("name", ""), p.get("protocol", "TCP"), int(p["port"]),
+                            int(p.get("nodePort") or 0))
+                for p in spec.get("ports") or []
+            ),
+            source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()),
+            external_traffic_policy=spec.get("externalTrafficPolicy") or "Cluster",
+            health_check_node_port=int(spec.get("healthCheckNodePort") or 0),
+            session_affinity=spec.get("sessionAffinity") or "None",
+            load_balancer_ip=spec.get("loadBalancerIP") or "",
+            annotations=dict(meta.get("annotations") or {}),
+            finalizers=tuple(meta.get("finalizers") or ()),
+            deleting="deletionTimestamp" in meta,
+            ingress_hostname=ingress.get("hostname", "") if isinstance(ingress, dict) else "",
+        )
+
+
+def wants_classic_lb(service: ServiceView) -> bool:
+    """LoadBalancer Services without a class, not claimed by the NLB or another controller."""
+    if service.type != "LoadBalancer" or service.load_balancer_class:
+        return False
+    lb_type = service.annotations.get(LB_TYPE_ANNOTATION, "").strip().lower()
+    return lb_type not in ("nlb", "external", "nlb-ip")
+
+
+def load_balancer_name(uid: str) -> str:
+    """The reference's name: "a" + the Service UID without dashes, cut to 32 characters."""
+    return ("a" + uid.replace("-", ""))[:32]
+
+
+def service_problems(service: ServiceView) -> list[str]:
+    """What a Classic ELB cannot do for this Service, each naming the field and the fix."""
+    problems = []
+    protocols = {p.protocol for p in service.ports}
+    if protocols - {"TCP"}:
+        problems.append(
+            f"spec.ports: protocol {', '.join(sorted(protocols - {'TCP'}))} is not supported by "
+            "a Classic ELB (TCP only); use aws-load-balancer-type: nlb for UDP"
+        )
+    if service.session_affinity not in ("None", ""):
+        problems.append(
+            f"spec.sessionAffinity: {service.session_affinity} is not supported; allowed: None"
+        )
+    if service.load_balancer_ip:
+        problems.append("spec.loadBalancerIP is not supported by AWS load balancers; remove it")
+    if not service.ports:
+        problems.append("spec.ports: a LoadBalancer Service needs at least one port")
+    if any(p.node_port == 0 for p in service.ports):
+        problems.append("spec.ports: every port needs a nodePort (allocateLoadBalancerNodePorts)")
+    for cidr in service.source_ranges:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            problems.append(f"spec.loadBalancerSourceRanges: {cidr!r} is not a CIDR")
+    return problems

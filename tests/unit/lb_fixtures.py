@@ -1,0 +1,45 @@
+"""Shared inputs for the load balancer planner tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from k8s_aws.loadbalancer.annotations import PREFIX, parse_annotations
+from k8s_aws.loadbalancer.build import Backend, build_load_balancer
+from k8s_aws.loadbalancer.model import DesiredLoadBalancer
+from k8s_aws.loadbalancer.service import ServiceView
+
+CLUSTER = "prod"
+UID = "6f1c2d3e-aaaa-bbbb-cccc-123456789abc"
+
+
+def service(
+    annotations: dict[str, str] | None = None,
+    ports: list[tuple[str, int, int]] | None = None,
+    **spec: Any,
+) -> ServiceView:
+    raw = {
+        "metadata": {"name": "web", "namespace": "shop", "uid": UID,
+                     "annotations": {PREFIX + k: v for k, v in (annotations or {}).items()}},
+        "spec": {
+            "type": "LoadBalancer",
+            "ports": [
+                {"name": n, "protocol": "TCP", "port": p, "nodePort": np}
+                for n, p, np in (ports or [("http", 80, 30080)])
+            ],
+            **spec,
+        },
+    }
+    return ServiceView.of(raw)
+
+
+def desired(
+    annotations: dict[str, str] | None = None,
+    backends: list[Backend] | None = None,
+    **spec: Any,
+) -> DesiredLoadBalancer:
+    svc = service(annotations, **spec)
+    return build_load_balancer(
+        svc, parse_annotations(svc.annotations), CLUSTER, ("subnet-a", "subnet-b"),
+        backends if backends is not None else [Backend("i-1", "sg-node"), Backend("i-2", "sg-node")],
+    )

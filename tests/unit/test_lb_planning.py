@@ -1,0 +1,194 @@
+"""Building, planning and simulating Classic ELBs: tables, golden plans, properties."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from k8s_aws.loadbalancer.build import Backend
+from k8s_aws.loadbalancer.model import HealthCheck, Listener, Observed, ObservedGroup, ours
+from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
+from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
+from k8s_aws.loadbalancer.simulate import simulate
+
+from .lb_fixtures import CLUSTER, UID, desired, service
+
+GOLDEN = Path(__file__).parent / "golden"
+REFS = {"$frontend": "sg-front", "$backend": "sg-back"}
+
+
+def test_name_is_a_plus_uid_without_dashes_cut_to_32() -> None:
+    assert load_balancer_name(UID) == "a6f1c2d3eaaaabbbbcccc123456789ab"
+
+
+@pytest.mark.parametrize(
+    ("spec", "annotations", "wanted"),
+    [
+        ({}, {}, True),
+        ({"type": "NodePort"}, {}, False),
+        ({"loadBalancerClass": "x"}, {}, False),
+        ({}, {"type": "nlb"}, False),
+        ({}, {"type": "external"}, False),
+    ],
+)
+def test_which_services_get_a_classic_elb(spec: dict, annotations: dict, wanted: bool) -> None:  # type: ignore[type-arg]
+    assert wants_classic_lb(service(annotations, **spec)) is wanted
+
+
+def test_service_problems_name_the_field() -> None:
+    svc = service(sessionAffinity="ClientIP", loadBalancerIP="1.2.3.4",
+                  loadBalancerSourceRanges=["10.0.0.0/33"])
+    problems = " | ".join(service_problems(svc))
+    assert "spec.sessionAffinity: ClientIP" in problems
+    assert "spec.loadBalancerIP" in problems
+    assert "spec.loadBalancerSourceRanges: '10.0.0.0/33'" in problems
+
+
+def test_listeners_health_check_and_rules() -> None:
+    d = desired(ports=[("http", 80, 30080), ("https", 443, 30443)],
+                loadBalancerSourceRanges=["10.0.0.0/8"])
+    assert d.listeners == (Listener(80, "TCP", 30080, "TCP"), Listener(443, "TCP", 30443, "TCP"))
+    assert d.health_check == HealthCheck("TCP:30080", 2, 6, 10, 5)
+    assert d.frontend_group is not None
+    assert {(r.protocol, r.from_port, r.source) for r in d.frontend_group.rules} == {
+        ("tcp", 80, "10.0.0.0/8"), ("tcp", 443, "10.0.0.0/8"), ("icmp", 3, "10.0.0.0/8")}
+
+
+def test_ssl_listeners_and_local_policy_health_check() -> None:
+    d = desired({"ssl-cert": "arn:aws:acm:r:1:certificate/c", "ssl-ports": "443",
+                 "backend-protocol": "http"},
+                ports=[("http", 80, 30080), ("https", 443, 30443)],
+                externalTrafficPolicy="Local", healthCheckNodePort=32000)
+    assert Listener(443, "HTTPS", 30443, "HTTP", "arn:aws:acm:r:1:certificate/c") in d.listeners
+    assert Listener(80, "HTTP", 30080, "HTTP") in d.listeners
+    assert d.health_check.target == "HTTP:32000/healthz"
+
+
+def plan_json(annotations: dict[str, str] | None = None, **spec: object) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads(json.dumps(plan_ensure(desired(annotations, **spec), Observed(), CLUSTER)
+                                 .to_json(), default=list))
+
+
+@pytest.mark.parametrize(
+    ("golden", "annotations", "spec"),
+    [
+        ("clb-basic", {}, {}),
+        ("clb-internal-proxy-tags", {"internal": "true", "proxy-protocol": "*",
+                                     "additional-resource-tags": "team=shop",
+                                     "cross-zone-load-balancing-enabled": "true"}, {}),
+        ("clb-ssl-byo-groups", {"ssl-cert": "arn:aws:acm:r:1:certificate/c",
+                                "ssl-negotiation-policy": "ELBSecurityPolicy-TLS-1-2-2017-01",
+                                "security-groups": "sg-0000aaaa"}, {}),
+    ],
+)
+def test_golden_plans(golden: str, annotations: dict[str, str], spec: dict) -> None:  # type: ignore[type-arg]
+    path = GOLDEN / f"{golden}.json"
+    actual = plan_json(annotations, **spec)
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(actual, indent=2) + "\n")
+    assert actual == json.loads(path.read_text()), f"plan changed; review and update {path}"
+
+
+def test_new_load_balancer_plan_in_dependency_order() -> None:
+    ops = [a["op"] for a in plan_json()]
+    assert ops == ["CreateGroup", "AuthorizeIngress", "CreateGroup", "AuthorizeIngress",
+                   "CreateLoadBalancer", "ConfigureHealthCheck", "RegisterInstances"]
+
+
+def applied(d, observed=None):  # type: ignore[no-untyped-def]
+    observed = observed or Observed()
+    plan = plan_ensure(d, observed, CLUSTER)
+    assert plan.refusal is None
+    return simulate(observed, plan.actions, REFS, "lb.example")
+
+
+def test_scheme_change_is_refused_not_attempted() -> None:
+    state = applied(desired())
+    plan = plan_ensure(desired({"internal": "true"}), state, CLUSTER)
+    assert plan.actions == ()
+    assert plan.refusal is not None and "delete and recreate the Service" in plan.refusal
+
+
+def test_a_node_joining_registers_only_that_node() -> None:
+    state = applied(desired())
+    more = desired(backends=[Backend("i-1", "sg-node"), Backend("i-2", "sg-node"),
+                             Backend("i-3", "sg-node")])
+    assert [a["op"] for a in plan_ensure(more, state, CLUSTER).to_json()] == ["RegisterInstances"]
+    assert plan_ensure(more, state, CLUSTER).actions[0].instances == ("i-3",)  # type: ignore[attr-defined]
+
+
+def test_delete_removes_load_balancer_then_our_group_only() -> None:
+    state = applied(desired())
+    plan = plan_delete("shop/web", state, CLUSTER)
+    assert [a.op for a in plan.actions] == ["DeleteLoadBalancer", "DeleteGroup"]
+    foreign = replace(state, frontend_group=replace(state.frontend_group, tags=()))  # type: ignore[arg-type]
+    assert [a.op for a in plan_delete("shop/web", foreign, CLUSTER).actions] == [
+        "DeleteLoadBalancer"]
+
+
+def test_a_load_balancer_with_our_name_but_not_our_tags_is_left_alone() -> None:
+    state = applied(desired())
+    lb = replace(state.load_balancer, tags=(("kubernetes.io/cluster/prod", "shared"),))  # type: ignore[arg-type]
+    foreign = replace(state, load_balancer=lb)
+    assert plan_ensure(desired(), foreign, CLUSTER).refusal is not None
+    assert plan_delete("shop/web", foreign, CLUSTER).actions == ()
+
+
+annotation_values = st.fixed_dictionaries({}, optional={
+    "internal": st.sampled_from(["true", "false"]),
+    "cross-zone-load-balancing-enabled": st.sampled_from(["true", "false"]),
+    "connection-idle-timeout": st.integers(1, 4000).map(str),
+    "connection-draining-enabled": st.sampled_from(["true", "false"]),
+    "proxy-protocol": st.just("*"),
+    "backend-protocol": st.sampled_from(["http", "https", "ssl", "tcp"]),
+    "ssl-cert": st.just("arn:aws:acm:r:1:certificate/c"),
+    "ssl-negotiation-policy": st.just("ELBSecurityPolicy-2016-08"),
+    "additional-resource-tags": st.sampled_from(["a=1", "a=2,b=3"]),
+    "extra-security-groups": st.just("sg-0000beef"),
+    "healthcheck-interval": st.integers(6, 300).map(str),
+})
+port_lists = st.lists(
+    st.tuples(st.integers(1, 65535), st.integers(30000, 32767)), min_size=1, max_size=4,
+    unique_by=lambda p: p[0],
+).map(lambda ps: [(f"p{i}", p, np) for i, (p, np) in enumerate(ps)])
+backend_lists = st.lists(st.sampled_from(["i-1", "i-2", "i-3", "i-4"]), unique=True).map(
+    lambda ids: [Backend(i, "sg-node") for i in ids])
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=annotation_values, second=annotation_values, ports=port_lists,
+       ports2=port_lists, backends=backend_lists, backends2=backend_lists)
+def test_replanning_after_applying_is_empty_and_only_ours_is_touched(
+    first: dict[str, str], second: dict[str, str], ports: list, ports2: list,  # type: ignore[type-arg]
+    backends: list[Backend], backends2: list[Backend],
+) -> None:
+    foreign_groups = {"sg-0000beef", "sg-node-foreign"}
+    one = desired(first, backends=backends, ports=ports)
+    state = applied(one)
+    assert plan_ensure(one, state, CLUSTER).actions == ()
+    two = desired({**second, "internal": first.get("internal", "false")}, backends=backends2,
+                  ports=ports2)
+    plan = plan_ensure(two, state, CLUSTER)
+    for action in plan.actions:
+        group = getattr(action, "group", None)
+        assert group not in foreign_groups, f"{action} touches a group that is not ours"
+    after = simulate(state, plan.actions, REFS, "lb.example")
+    assert plan_ensure(two, after, CLUSTER).actions == ()
+    gone = simulate(after, plan_delete("shop/web", after, CLUSTER).actions, REFS)
+    assert gone.load_balancer is None and gone.frontend_group is None
+
+
+def test_ours_needs_owned_cluster_tag_and_identity_tag() -> None:
+    tags = (("kubernetes.io/cluster/prod", "owned"), ("kubernetes.io/service-name", "shop/web"))
+    assert ours(tags, CLUSTER, "shop/web")
+    assert not ours(tags[:1], CLUSTER, "shop/web")  # BOSH tags disks with the cluster tag too
+    assert not ours((("kubernetes.io/cluster/prod", "shared"), tags[1]), CLUSTER, "shop/web")
+    assert not ours(tags, CLUSTER, "shop/other")
+    group = ObservedGroup("sg-1", "n", tags)
+    assert group.tag("kubernetes.io/service-name") == "shop/web"
