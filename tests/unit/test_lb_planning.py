@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from k8s_aws.loadbalancer.build import Backend
-from k8s_aws.loadbalancer.model import HealthCheck, Listener, Observed, ObservedGroup, ours
+from k8s_aws.loadbalancer.model import (
+    DesiredLoadBalancer,
+    HealthCheck,
+    Listener,
+    Observed,
+    ObservedGroup,
+    ours,
+)
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
 from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
 from k8s_aws.loadbalancer.simulate import simulate
@@ -69,9 +77,10 @@ def test_ssl_listeners_and_local_policy_health_check() -> None:
     assert d.health_check.target == "HTTP:32000/healthz"
 
 
-def plan_json(annotations: dict[str, str] | None = None, **spec: object) -> list[dict]:  # type: ignore[type-arg]
-    return json.loads(json.dumps(plan_ensure(desired(annotations, **spec), Observed(), CLUSTER)
-                                 .to_json(), default=list))
+def plan_json(annotations: dict[str, str] | None = None, **spec: Any) -> list[dict[str, Any]]:
+    plan = plan_ensure(desired(annotations, **spec), Observed(), CLUSTER)
+    result: list[dict[str, Any]] = json.loads(json.dumps(plan.to_json(), default=list))
+    return result
 
 
 @pytest.mark.parametrize(
@@ -101,7 +110,7 @@ def test_new_load_balancer_plan_in_dependency_order() -> None:
                    "CreateLoadBalancer", "ConfigureHealthCheck", "RegisterInstances"]
 
 
-def applied(d, observed=None):  # type: ignore[no-untyped-def]
+def applied(d: DesiredLoadBalancer, observed: Observed | None = None) -> Observed:
     observed = observed or Observed()
     plan = plan_ensure(d, observed, CLUSTER)
     assert plan.refusal is None
@@ -127,14 +136,16 @@ def test_delete_removes_load_balancer_then_our_group_only() -> None:
     state = applied(desired())
     plan = plan_delete("shop/web", state, CLUSTER)
     assert [a.op for a in plan.actions] == ["DeleteLoadBalancer", "DeleteGroup"]
-    foreign = replace(state, frontend_group=replace(state.frontend_group, tags=()))  # type: ignore[arg-type]
+    assert state.frontend_group is not None
+    foreign = replace(state, frontend_group=replace(state.frontend_group, tags=()))
     assert [a.op for a in plan_delete("shop/web", foreign, CLUSTER).actions] == [
         "DeleteLoadBalancer"]
 
 
 def test_a_load_balancer_with_our_name_but_not_our_tags_is_left_alone() -> None:
     state = applied(desired())
-    lb = replace(state.load_balancer, tags=(("kubernetes.io/cluster/prod", "shared"),))  # type: ignore[arg-type]
+    assert state.load_balancer is not None
+    lb = replace(state.load_balancer, tags=(("kubernetes.io/cluster/prod", "shared"),))
     foreign = replace(state, load_balancer=lb)
     assert plan_ensure(desired(), foreign, CLUSTER).refusal is not None
     assert plan_delete("shop/web", foreign, CLUSTER).actions == ()

@@ -50,6 +50,8 @@ def instance_record(raw: dict[str, Any]) -> InstanceRecord:
         public_ipv4=raw.get("PublicIpAddress", ""),
         interfaces=interfaces,
         tags=tuple((t["Key"], t["Value"]) for t in raw.get("Tags", [])),
+        vpc_id=raw.get("VpcId", ""),
+        security_groups=tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
     )
 
 

@@ -26,6 +26,8 @@ class InstanceRecord:
     public_ipv4: str = ""
     interfaces: tuple[InterfaceRecord, ...] = ()
     tags: tuple[tuple[str, str], ...] = field(default=())
+    vpc_id: str = ""
+    security_groups: tuple[str, ...] = ()
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)

@@ -1,0 +1,78 @@
+"""Subnets (public or not, from route tables) and security groups of the cluster's VPC,
+read in whole-VPC calls and cached: the network changes rarely, Services often."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from k8s_aws.cloud.runner import Runner
+from k8s_aws.loadbalancer.backends import GroupRecord
+from k8s_aws.loadbalancer.subnets import SubnetRecord
+from k8s_aws.support.expiring import ExpiringCache
+
+
+def public_subnets(route_tables: list[dict[str, Any]], subnet_ids: list[str]) -> set[str]:
+    """Subnets whose route table (explicit association, else the main one) routes to an IGW."""
+    explicit: dict[str, dict[str, Any]] = {}
+    main: dict[str, Any] | None = None
+    for table in route_tables:
+        for assoc in table.get("Associations", []):
+            if assoc.get("Main"):
+                main = table
+            elif assoc.get("SubnetId"):
+                explicit[assoc["SubnetId"]] = table
+
+    def to_igw(table: dict[str, Any] | None) -> bool:
+        return table is not None and any(
+            str(r.get("GatewayId", "")).startswith("igw-") for r in table.get("Routes", [])
+        )
+
+    return {s for s in subnet_ids if to_igw(explicit.get(s, main))}
+
+
+class NetworkDirectory:
+    def __init__(self, ec2: Any, run: Runner, ttl: float = 300.0) -> None:
+        self._ec2 = ec2
+        self._run = run
+        self._subnets: ExpiringCache[str, list[SubnetRecord]] = ExpiringCache(ttl)
+        self._groups: ExpiringCache[str, GroupRecord] = ExpiringCache(ttl)
+
+    async def subnets(self, vpc_id: str) -> list[SubnetRecord]:
+        cached = self._subnets.get(vpc_id)
+        if cached is not None:
+            return cached
+        vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+        raw = await self._run("ec2", "DescribeSubnets",
+                              lambda: self._ec2.describe_subnets(Filters=vpc)["Subnets"])
+        tables = await self._run(
+            "ec2", "DescribeRouteTables",
+            lambda: self._ec2.describe_route_tables(Filters=vpc)["RouteTables"],
+        )
+        public = public_subnets(tables, [s["SubnetId"] for s in raw])
+        records = [
+            SubnetRecord(
+                id=s["SubnetId"], zone=s["AvailabilityZone"], vpc_id=s["VpcId"],
+                public=s["SubnetId"] in public,
+                tags=tuple((t["Key"], t["Value"]) for t in s.get("Tags", [])),
+            )
+            for s in raw
+        ]
+        self._subnets.put(vpc_id, records)
+        return records
+
+    async def groups(self, ids: set[str]) -> dict[str, GroupRecord]:
+        found = {i: g for i in ids if (g := self._groups.get(i)) is not None}
+        missing = sorted(ids - found.keys())
+        if missing:
+            raw = await self._run(
+                "ec2", "DescribeSecurityGroups",
+                lambda: self._ec2.describe_security_groups(
+                    Filters=[{"Name": "group-id", "Values": missing}]
+                )["SecurityGroups"],
+            )
+            for g in raw:
+                tags = tuple((t["Key"], t["Value"]) for t in g.get("Tags", []))
+                record = GroupRecord(g["GroupId"], tags)
+                self._groups.put(record.id, record)
+                found[record.id] = record
+        return found
