@@ -6,8 +6,8 @@ from typing import Any
 
 from k8s_aws.loadbalancer.annotations import PREFIX, parse_annotations
 from k8s_aws.loadbalancer.build import Backend, build_load_balancer
-from k8s_aws.loadbalancer.model import DesiredLoadBalancer
 from k8s_aws.loadbalancer.service import ServiceView
+from k8s_aws.model.loadbalancer import DesiredLoadBalancer
 
 CLUSTER = "prod"
 UID = "6f1c2d3e-aaaa-bbbb-cccc-123456789abc"

@@ -74,8 +74,8 @@ def test_cluster_name_from_tags() -> None:
 @pytest.mark.parametrize(
     ("spec", "enabled"),
     [
-        ("*", {"cloud-node", "cloud-node-lifecycle"}),
-        ("*,-cloud-node-lifecycle", {"cloud-node"}),
+        ("*", {"cloud-node", "cloud-node-lifecycle", "service"}),
+        ("*,-cloud-node-lifecycle", {"cloud-node", "service"}),
         ("cloud-node-lifecycle", {"cloud-node-lifecycle"}),
         ("", set()),
     ],

@@ -12,7 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from k8s_aws.loadbalancer.build import Backend
-from k8s_aws.loadbalancer.model import (
+from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
+from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
+from k8s_aws.loadbalancer.simulate import simulate
+from k8s_aws.model.loadbalancer import (
     DesiredLoadBalancer,
     HealthCheck,
     Listener,
@@ -20,9 +23,6 @@ from k8s_aws.loadbalancer.model import (
     ObservedGroup,
     ours,
 )
-from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
-from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
-from k8s_aws.loadbalancer.simulate import simulate
 
 from .lb_fixtures import CLUSTER, UID, desired, service
 

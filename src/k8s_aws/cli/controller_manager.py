@@ -87,7 +87,7 @@ def controller_manager(
     metrics_bind_address: str, call_log: Path | None, node_monitor_period: float,
     workers: int, log_level: str,
 ) -> None:
-    """The external cloud controller manager: node initialization and lifecycle."""
+    """The external cloud controller manager: nodes and Services of type LoadBalancer."""
     if cluster_name and not re.match(CLUSTER_NAME_PATTERN, cluster_name):
         raise click.BadParameter(f"{cluster_name!r} must match {CLUSTER_NAME_PATTERN}",
                                  param_hint="--cluster-name")
@@ -136,5 +136,6 @@ def controller_manager(
         ip_families=config.node_ip_families,
         workers=workers,
         node_monitor_period=node_monitor_period,
+        vpc_id=config.vpc,
     )
     raise SystemExit(asyncio.run(ControllerManager(settings).run()))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_aws.cloud.errors import CloudError, Conflict, NotFound
 from k8s_aws.cloud.runner import Runner
-from k8s_aws.loadbalancer import actions as act
-from k8s_aws.loadbalancer.actions import Plan
-from k8s_aws.loadbalancer.model import (
+from k8s_aws.model import lb_actions as act
+from k8s_aws.model.lb_actions import Plan
+from k8s_aws.model.loadbalancer import (
     BACKEND_ROLE,
     BACKEND_ROLE_TAG,
     CLUSTER_TAG_PREFIX,
@@ -31,7 +32,14 @@ from k8s_aws.loadbalancer.model import (
     frontend_group_name,
     ours,
 )
-from k8s_aws.loadbalancer.simulate import simulate
+
+
+@dataclass
+class Applied:
+    """What applying a plan produced: ids of created groups (by `$ref`) and the LB's DNS name."""
+
+    refs: dict[str, str] = field(default_factory=dict)
+    dns_name: str = ""
 
 
 class GroupInUse(Conflict):
@@ -117,7 +125,6 @@ class ClassicLoadBalancers:
         self._ec2 = ec2
         self._run = run
         self._cluster = cluster
-        self._backend: ObservedGroup | None = None
         self._admitting: set[str] = set()
 
     async def observe(self, name: str, vpc_id: str, node_groups: frozenset[str]) -> Observed:
@@ -147,7 +154,6 @@ class ClassicLoadBalancers:
                 frontend = group
             elif ours(group.tags, self._cluster, None):
                 backend = group
-        self._backend = backend
         admitting: frozenset[str] = frozenset()
         if backend is not None and node_groups:
             admitting = await self._admitting_groups(backend.id, node_groups)
@@ -228,17 +234,14 @@ class ClassicLoadBalancers:
             ),
         )
 
-    async def apply(self, plan: Plan, observed: Observed, vpc_id: str) -> Observed:
-        """Run the plan's actions in order; returns what AWS now holds."""
-        refs: dict[str, str] = {}
-        dns_name = observed.load_balancer.dns_name if observed.load_balancer else ""
+    async def apply(self, plan: Plan, vpc_id: str) -> Applied:
+        """Run the plan's actions in order; returns the ids AWS gave back."""
+        applied = Applied()
         for action in plan.actions:
-            result = await self._apply_one(action, refs, vpc_id)
+            result = await self._apply_one(action, applied.refs, vpc_id)
             if isinstance(action, act.CreateLoadBalancer):
-                dns_name = result or dns_name
-        after = simulate(observed, plan.actions, refs, dns_name)
-        self._backend = after.backend_group or self._backend
-        return after
+                applied.dns_name = result or ""
+        return applied
 
     async def _create_group(self, a: act.CreateGroup, vpc_id: str) -> str:
         tags = [

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from k8s_aws.cloud.runner import Runner
-from k8s_aws.loadbalancer.backends import GroupRecord
-from k8s_aws.loadbalancer.subnets import SubnetRecord
+from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.support.expiring import ExpiringCache
 
 

@@ -11,11 +11,15 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from k8s_aws.cloud.calls import CallRecorder
+from k8s_aws.cloud.clb import ClassicLoadBalancers
 from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.health import health_app, start_health_server
 from k8s_aws.controllers.node_init import NodeInitController
 from k8s_aws.controllers.node_lifecycle import NodeLifecycleController
+from k8s_aws.controllers.service import ServiceController
 from k8s_aws.controllers.settings import ControllerManagerSettings
 from k8s_aws.controllers.worker import Controller, ReconcileMetrics, run_workers
 from k8s_aws.kube.client import ApiClient, api_client, node_lister
@@ -23,6 +27,7 @@ from k8s_aws.kube.events import EventRecorder
 from k8s_aws.kube.informer import Informer, Obj
 from k8s_aws.kube.leader import LeaderElector
 from k8s_aws.kube.nodes import NodeWriter
+from k8s_aws.kube.services import ServiceWriter, service_lister
 
 log = logging.getLogger(__name__)
 COMPONENT = "k8s-aws-controller-manager"
@@ -30,6 +35,16 @@ COMPONENT = "k8s-aws-controller-manager"
 
 class NodeEventHandler(Protocol):
     def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None: ...
+
+
+class _NodeEvents:
+    """Adapts the service controller's node handler to the node informer's dispatch."""
+
+    def __init__(self, controller: ServiceController) -> None:
+        self._controller = controller
+
+    def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+        self._controller.on_node_event(event, key, old, new)
 
 
 class ControllerManager:
@@ -95,8 +110,15 @@ class ControllerManager:
             )
             handlers.append(lifecycle)
             controllers.append(lifecycle)
-        tasks.append(asyncio.create_task(nodes.run()))
-        await nodes.synced.wait()
+        informers = [nodes]
+        if "service" in s.controllers:
+            service_controller = self._service_controller(api, nodes, directory, events)
+            handlers.append(_NodeEvents(service_controller))
+            controllers.append(service_controller)
+            informers.append(self.informers[-1])
+        tasks += [asyncio.create_task(i.run()) for i in informers]
+        for informer in informers:
+            await informer.synced.wait()
         if init is not None:
             await init.prefetch()
         self.synced = True
@@ -111,6 +133,28 @@ class ControllerManager:
         finally:
             for task in tasks:
                 task.cancel()
+
+    def _service_controller(
+        self, api: ApiClient, nodes: Informer, directory: InstanceDirectory, events: EventRecorder
+    ) -> ServiceController:
+        s = self.settings
+        run = Runner(self._executor)
+        ec2 = self.aws.client("ec2")
+        controller: ServiceController
+
+        def dispatch(event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+            self.informer_events.labels("services").inc()
+            controller.on_service_event(event, key, old, new)
+
+        services = Informer("services", service_lister(api), dispatch)
+        self.informers.append(services)
+        controller = ServiceController(
+            services=services.cache, nodes=nodes.cache, directory=directory,
+            network=NetworkDirectory(ec2, run),
+            clbs=ClassicLoadBalancers(self.aws.client("elb"), ec2, run, s.cluster_name),
+            writer=ServiceWriter(api), events=events, cluster=s.cluster_name, vpc_id=s.vpc_id,
+        )
+        return controller
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (exit 0, Lease released) or leadership is lost (exit 1)."""

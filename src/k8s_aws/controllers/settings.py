@@ -8,7 +8,7 @@ from pathlib import Path
 from k8s_aws.cloud.session import AwsSettings
 from k8s_aws.kube.leader import LeaderElectionSettings
 
-KNOWN_CONTROLLERS = ("cloud-node", "cloud-node-lifecycle")
+KNOWN_CONTROLLERS = ("cloud-node", "cloud-node-lifecycle", "service")
 
 
 class InvalidControllers(ValueError):
@@ -51,3 +51,4 @@ class ControllerManagerSettings:
     ip_families: tuple[str, ...] = ("ipv4",)
     workers: int = 4
     node_monitor_period: float = 5.0
+    vpc_id: str = ""  # [Global] VPC; else the VPC of the nodes' instances

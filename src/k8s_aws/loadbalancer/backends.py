@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from k8s_aws.model.network import GroupRecord
+
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 
@@ -27,12 +29,6 @@ def eligible(node: BackendNode, target_labels: tuple[tuple[str, str], ...]) -> b
         and AUTOSCALER_TAINT not in node.taint_keys
         and all(labels.get(k) == v for k, v in target_labels)
     )
-
-
-@dataclass(frozen=True)
-class GroupRecord:
-    id: str
-    tags: tuple[tuple[str, str], ...]
 
 
 def node_security_group(

@@ -6,7 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 
 from k8s_aws.loadbalancer.annotations import LoadBalancerSettings
-from k8s_aws.loadbalancer.model import (
+from k8s_aws.loadbalancer.service import ServiceView, load_balancer_name
+from k8s_aws.model.loadbalancer import (
     CLUSTER_TAG_PREFIX,
     SERVICE_NAME_TAG,
     Attributes,
@@ -17,7 +18,6 @@ from k8s_aws.loadbalancer.model import (
     Listener,
     frontend_group_name,
 )
-from k8s_aws.loadbalancer.service import ServiceView, load_balancer_name
 
 DEFAULT_SOURCE = "0.0.0.0/0"
 

@@ -9,7 +9,7 @@ the plan instead.
 
 from __future__ import annotations
 
-from k8s_aws.loadbalancer.actions import (
+from k8s_aws.model.lb_actions import (
     BACKEND_REF,
     FRONTEND_REF,
     Action,
@@ -33,7 +33,7 @@ from k8s_aws.loadbalancer.actions import (
     SetListenerPolicies,
     SetSubnets,
 )
-from k8s_aws.loadbalancer.model import (
+from k8s_aws.model.loadbalancer import (
     BACKEND_ROLE,
     BACKEND_ROLE_TAG,
     CLUSTER_TAG_PREFIX,

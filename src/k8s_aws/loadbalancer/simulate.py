@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from k8s_aws.loadbalancer.actions import (
+from k8s_aws.model.lb_actions import (
     Action,
     AddTags,
     AuthorizeIngress,
@@ -30,7 +30,7 @@ from k8s_aws.loadbalancer.actions import (
     SetListenerPolicies,
     SetSubnets,
 )
-from k8s_aws.loadbalancer.model import (
+from k8s_aws.model.loadbalancer import (
     Attributes,
     HealthCheck,
     IngressRule,

@@ -8,28 +8,11 @@ LB keeps its subnets while they remain valid, so tagging more subnets later move
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from k8s_aws.model.network import SubnetRecord
 
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 ROLE_ELB = "kubernetes.io/role/elb"
 ROLE_INTERNAL_ELB = "kubernetes.io/role/internal-elb"
-
-
-@dataclass(frozen=True)
-class SubnetRecord:
-    id: str
-    zone: str
-    vpc_id: str
-    public: bool
-    tags: tuple[tuple[str, str], ...] = ()
-    zone_type: str = "availability-zone"
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
-
-    @property
-    def name(self) -> str | None:
-        return self.tag("Name")
 
 
 class NoSubnets(ValueError):

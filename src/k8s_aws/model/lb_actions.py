@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from k8s_aws.loadbalancer.model import Attributes, HealthCheck, IngressRule, Listener
+from k8s_aws.model.loadbalancer import Attributes, HealthCheck, IngressRule, Listener
 
 FRONTEND_REF = "$frontend"
 BACKEND_REF = "$backend"

@@ -1,4 +1,5 @@
-"""The desired and observed shapes of a Classic ELB and its security groups (plain data)."""
+"""The desired and observed shapes of a Classic ELB and its security groups (plain data,
+shared by the planner and the AWS boundary)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,247 @@
+"""service: a Classic ELB for every Service of type LoadBalancer (observe, plan, apply).
+
+What AWS holds is cached per Service after each apply, so a resync of an unchanged Service or
+a node joining is planned with no describe call: a joining node costs one registration per
+load balancer. Deletion always plans from a fresh look at AWS, and the finalizer is removed
+only after AWS confirmed every deletion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from k8s_aws.cloud.clb import ClassicLoadBalancers, GroupInUse
+from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.controllers.worker import RequeueAfter
+from k8s_aws.kube.events import EventRecorder, ObjectRef
+from k8s_aws.kube.informer import Obj
+from k8s_aws.kube.nodes import NodeView
+from k8s_aws.kube.services import ServiceWriter
+from k8s_aws.loadbalancer.annotations import InvalidAnnotations, parse_annotations
+from k8s_aws.loadbalancer.backends import BackendNode, eligible, node_security_group
+from k8s_aws.loadbalancer.build import Backend, build_load_balancer
+from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
+from k8s_aws.loadbalancer.service import (
+    FINALIZER,
+    LB_TYPE_ANNOTATION,
+    ServiceView,
+    load_balancer_name,
+    service_problems,
+    wants_classic_lb,
+)
+from k8s_aws.loadbalancer.simulate import simulate
+from k8s_aws.loadbalancer.subnets import NoSubnets, select_subnets, subnets_by_annotation
+from k8s_aws.model.lb_actions import Plan
+from k8s_aws.model.loadbalancer import DesiredLoadBalancer, Observed
+from k8s_aws.nodes.providerid import InvalidProviderId, parse_provider_id
+from k8s_aws.support.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+def _backend_signature(raw: Obj | None) -> Any:
+    if raw is None:
+        return None
+    node = NodeView.of(raw)
+    return (node.provider_id, tuple(sorted(node.labels.items())),
+            tuple(sorted(t.get("key", "") for t in node.taints)), node.deleting)
+
+
+def summarize(plan: Plan) -> str:
+    ops = [a.op for a in plan.actions]
+    counted = {op: ops.count(op) for op in dict.fromkeys(ops)}
+    return ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counted.items())
+
+
+class ServiceController:
+    name = "service"
+
+    def __init__(
+        self,
+        *,
+        services: dict[str, Obj],
+        nodes: dict[str, Obj],
+        directory: InstanceDirectory,
+        network: NetworkDirectory,
+        clbs: ClassicLoadBalancers,
+        writer: ServiceWriter,
+        events: EventRecorder,
+        cluster: str,
+        vpc_id: str = "",
+    ) -> None:
+        self.queue: WorkQueue[str] = WorkQueue()
+        self._services = services
+        self._nodes = nodes
+        self._directory = directory
+        self._network = network
+        self._clbs = clbs
+        self._writer = writer
+        self._events = events
+        self._cluster = cluster
+        self._vpc_id = vpc_id
+        self._known: dict[str, Observed] = {}
+
+    # -- events -------------------------------------------------------------------------
+    def on_service_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+        if new is None:
+            self._known.pop(key, None)
+            return
+        view = ServiceView.of(new)
+        if view.type == "LoadBalancer" or FINALIZER in view.finalizers:
+            self.queue.add(key)
+
+    def on_node_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+        if _backend_signature(old) == _backend_signature(new):
+            return
+        for service_key, raw in self._services.items():
+            if wants_classic_lb(ServiceView.of(raw)):
+                self.queue.add(service_key)
+
+    def forget_observed(self) -> None:
+        """Drop the cached view of AWS (the drift sweep): the next reconciles look again."""
+        self._known.clear()
+
+    # -- reconcile ----------------------------------------------------------------------
+    async def reconcile(self, key: str) -> RequeueAfter | None:
+        raw = self._services.get(key)
+        if raw is None:
+            return None
+        service = ServiceView.of(raw)
+        ref = ObjectRef.of(raw, "Service")
+        if service.deleting or not wants_classic_lb(service):
+            if FINALIZER in service.finalizers:
+                return await self._delete(service, raw, ref)
+            if service.type == "LoadBalancer" and not service.load_balancer_class and (
+                service.annotations.get(LB_TYPE_ANNOTATION, "").strip().lower() == "nlb"
+            ):
+                await self._events.record(
+                    ref, "Warning", "UnsupportedLoadBalancerType",
+                    f"{LB_TYPE_ANNOTATION}: nlb is not supported by k8s-aws yet; "
+                    "no load balancer was created",
+                )
+            return None
+        problems = service_problems(service)
+        try:
+            settings = parse_annotations(service.annotations)
+        except InvalidAnnotations as exc:
+            problems += [str(p) for p in exc.problems]
+        if problems:
+            await self._events.record(ref, "Warning", "InvalidConfiguration",
+                                      "no AWS change made: " + "; ".join(problems))
+            return None
+        desired = await self._desired(service, settings, ref)
+        if desired is None:
+            return RequeueAfter(60)
+        if FINALIZER not in service.finalizers:
+            await self._writer.set_finalizers(
+                service.namespace, service.name, raw["metadata"]["resourceVersion"],
+                [*service.finalizers, FINALIZER],
+            )
+        observed = self._known.get(key)
+        if observed is None:
+            observed = await self._clbs.observe(desired.name, self._vpc_id,
+                                                desired.node_groups)
+        plan = plan_ensure(desired, observed, self._cluster)
+        if plan.refusal:
+            await self._events.record(ref, "Warning", "LoadBalancerRefused", plan.refusal)
+            return None
+        if plan.actions:
+            self._known.pop(key, None)  # unknown until the apply completes
+            applied = await self._clbs.apply(plan, self._vpc_id)
+            dns = applied.dns_name or (
+                observed.load_balancer.dns_name if observed.load_balancer else "")
+            observed = simulate(observed, plan.actions, applied.refs, dns)
+            await self._events.record(
+                ref, "Normal", "EnsuredLoadBalancer",
+                f"load balancer {desired.name}: {summarize(plan)}",
+            )
+        self._known[key] = observed
+        hostname = observed.load_balancer.dns_name if observed.load_balancer else ""
+        if hostname and hostname != service.ingress_hostname:
+            await self._writer.set_hostname(service.namespace, service.name, hostname)
+        return None
+
+    async def _desired(
+        self, service: ServiceView, settings: Any, ref: ObjectRef
+    ) -> DesiredLoadBalancer | None:
+        backends, vpcs, warnings = await self._backends(settings.target_node_labels)
+        if not self._vpc_id:
+            if len(vpcs) != 1:
+                await self._events.record(
+                    ref, "Warning", "UnknownVPC",
+                    "cannot tell the cluster's VPC from its nodes; set [Global] VPC in the "
+                    "cloud config",
+                )
+                return None
+            self._vpc_id = next(iter(vpcs))
+        for warning in warnings:
+            await self._events.record(ref, "Warning", "NodeSecurityGroup", warning)
+        candidates = await self._network.subnets(self._vpc_id)
+        known = self._known.get(service.key)
+        current = known.load_balancer.subnets if known and known.load_balancer else ()
+        try:
+            subnets = (
+                subnets_by_annotation(candidates, settings.subnets) if settings.subnets
+                else select_subnets(candidates, self._cluster, settings.internal, current)
+            )
+        except NoSubnets as exc:
+            await self._events.record(ref, "Warning", "NoSubnets", str(exc))
+            return None
+        return build_load_balancer(service, settings, self._cluster, subnets, backends)
+
+    async def _backends(
+        self, target_labels: tuple[tuple[str, str], ...]
+    ) -> tuple[list[Backend], set[str], list[str]]:
+        nodes = [NodeView.of(raw) for raw in list(self._nodes.values())]
+        chosen = [
+            n for n in nodes
+            if eligible(BackendNode(n.name, n.provider_id, tuple(n.labels.items()),
+                                    tuple(t.get("key", "") for t in n.taints), n.deleting),
+                        target_labels)
+        ]
+        ids = []
+        for node in chosen:
+            try:
+                ids.append(parse_provider_id(node.provider_id))
+            except InvalidProviderId:
+                continue
+        records = [r for r in await asyncio.gather(*(self._directory.get(i) for i in ids)) if r]
+        groups = await self._network.groups({g for r in records for g in r.security_groups})
+        backends, warnings = [], []
+        for record in records:
+            group, warning = node_security_group(
+                [groups[g] for g in record.security_groups if g in groups], self._cluster
+            )
+            if warning:
+                warnings.append(f"instance {record.id}: {warning}")
+            backends.append(Backend(record.id, group))
+        return backends, {r.vpc_id for r in records if r.vpc_id}, warnings
+
+    async def _delete(self, service: ServiceView, raw: Obj, ref: ObjectRef) -> RequeueAfter | None:
+        name = load_balancer_name(service.uid)
+        observed = await self._clbs.observe(name, self._vpc_id, frozenset())
+        plan = plan_delete(service.key, observed, self._cluster)
+        if plan.refusal:
+            await self._events.record(ref, "Warning", "LoadBalancerRefused", plan.refusal)
+        elif plan.actions:
+            try:
+                await self._clbs.apply(plan, self._vpc_id)
+            except GroupInUse as exc:
+                if exc.blockers:
+                    await self._events.record(ref, "Warning", "DeletionBlocked", str(exc))
+                raise
+            await self._events.record(
+                ref, "Normal", "DeletedLoadBalancer", f"load balancer {name}: {summarize(plan)}"
+            )
+        self._known.pop(service.key, None)
+        remaining = [f for f in service.finalizers if f != FINALIZER]
+        version = raw["metadata"]["resourceVersion"]
+        if not service.deleting and service.ingress_hostname:
+            version = await self._writer.set_hostname(service.namespace, service.name, None)
+        await self._writer.set_finalizers(service.namespace, service.name, version, remaining)
+        log.info("service %s: load balancer %s removed", service.key, name)
+        return None
+

@@ -1,0 +1,28 @@
+"""Network records the load balancer planner reads: subnets and security groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SubnetRecord:
+    id: str
+    zone: str
+    vpc_id: str
+    public: bool
+    tags: tuple[tuple[str, str], ...] = ()
+    zone_type: str = "availability-zone"
+
+    def tag(self, key: str) -> str | None:
+        return next((v for k, v in self.tags if k == key), None)
+
+    @property
+    def name(self) -> str | None:
+        return self.tag("Name")
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    id: str
+    tags: tuple[tuple[str, str], ...]
