@@ -27,6 +27,7 @@ from k8s_aws.support.deadline import wait_until
 REGION = "us-west-2"
 ZONES = ("us-west-2a", "us-west-2b")
 APP_ID = "fidelity-test"
+IMAGE = "ami-12c6146b"  # one of the emulator's images (listing them all takes seconds)
 LONG = 60.0  # seconds: longer than any test, so only `advance` moves a state on
 TEST_CONFIG: dict[str, Any] = {
     "delays": {
@@ -84,15 +85,16 @@ class Aws:
     """boto3 clients for one caller, no retries (so injected faults are seen as they are)."""
 
     url: str
-    app_id: str = APP_ID
+    app_id: str | None = APP_ID  # None: botocore's default (AWS_SDK_UA_APP_ID, else none)
     access_key: str = "testing"
+    secret_key: str = "testing"
 
     def client(self, service: str, **config: Any) -> Any:
-        session = boto3.session.Session(
-            aws_access_key_id=self.access_key, aws_secret_access_key="testing",
+        session: Any = boto3.session.Session(
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
             region_name=REGION,
         )
-        settings = {"user_agent_appid": self.app_id, "retries": {"max_attempts": 1}, **config}
+        settings = {"user_agent_appid": self.app_id, "retries": {"total_max_attempts": 1}, **config}
         return session.client(service, endpoint_url=self.url, config=Config(**settings))
 
 
@@ -125,9 +127,8 @@ def world(ec2: Any) -> World:
     }
     group = ec2.create_security_group(GroupName="nodes", Description="nodes",
                                       VpcId=vpc)["GroupId"]
-    image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
-    instance = launch(ec2, image, subnets[ZONES[0]], group, "m5.large")
-    return World(vpc, subnets, group, instance, image)
+    instance = launch(ec2, IMAGE, subnets[ZONES[0]], group, "m5.large")
+    return World(vpc, subnets, group, instance, IMAGE)
 
 
 def launch(ec2: Any, image: str, subnet: str, group: str, instance_type: str) -> str:

@@ -173,13 +173,19 @@ class FidelityMiddleware:
             captured["status"], captured["headers"] = status, headers
             return chunks.append
 
-        result = self.app(environ, start_response)
         try:
-            chunks.extend(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            result = self.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:  # the emulator's own bug; werkzeug would serve an HTML 500
+            log.exception("the emulator failed")
+            body = f"<html><body>emulator error: {type(exc).__name__}</body></html>".encode()
+            return Reply(500, (("Content-Type", "text/html"),
+                               ("Content-Length", str(len(body)))), body)
         status = int(str(captured.get("status", "500")).split()[0])
         return Reply(status, tuple(captured.get("headers", ())), b"".join(chunks))
 

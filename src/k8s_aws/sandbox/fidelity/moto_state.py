@@ -215,7 +215,12 @@ def group_dependents(ec2: Any, group_id: str) -> list[str]:
                 found.append(group.id)
                 break
     for eni in list(ec2.enis.values()):
-        if any(g.id == group_id for g in eni.group_set):
+        groups = eni.group_set
+        if eni.instance is not None and eni.instance.state == "terminated":
+            if eni.device_index == 0:
+                continue  # AWS deletes a VM's primary interface with the VM
+            groups = eni._group_set  # a detached secondary interface keeps only its own
+        if any(g.id == group_id for g in groups):
             found.append(eni.id)
     for instance in ec2.all_instances():
         if instance.state != "terminated" and any(
