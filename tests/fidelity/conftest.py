@@ -7,6 +7,7 @@ test moves emulator time on (`control.advance`); tests that need real time set s
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -80,6 +81,13 @@ def control(emulator: str) -> FidelityControl:
     return control
 
 
+@functools.cache
+def _session(access_key: str, secret_key: str) -> Any:
+    """One session per identity: a session loads botocore's models once, then caches them."""
+    return boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                 region_name=REGION)
+
+
 @dataclass
 class Aws:
     """boto3 clients for one caller, no retries (so injected faults are seen as they are)."""
@@ -90,10 +98,7 @@ class Aws:
     secret_key: str = "testing"
 
     def client(self, service: str, **config: Any) -> Any:
-        session: Any = boto3.session.Session(
-            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
-            region_name=REGION,
-        )
+        session = _session(self.access_key, self.secret_key)
         settings = {"user_agent_appid": self.app_id, "retries": {"total_max_attempts": 1}, **config}
         return session.client(service, endpoint_url=self.url, config=Config(**settings))
 
