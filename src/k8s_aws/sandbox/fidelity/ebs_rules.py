@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from k8s_aws.sandbox.fidelity.config import Delays, Limits
+from k8s_aws.sandbox.fidelity.config import Limits
 from k8s_aws.sandbox.fidelity.responses import Refusal
 
 
@@ -111,13 +111,6 @@ def modification_refusal(
             f"{limits.modification_window:g} seconds between modifications per EBS volume.",
         )
     return None
-
-
-def modification_phases(started: float, delays: Delays) -> list[tuple[float, str, int]]:
-    """(time, state, progress %) steps after `modifying` at `started`: AWS reports
-    `optimizing` once the new size is usable, then `completed`."""
-    optimizing = started + delays.volume_modify
-    return [(optimizing, "optimizing", 50), (optimizing + delays.volume_optimize, "completed", 100)]
 
 
 def snapshot_refusal(snapshot_id: str, state: str) -> Refusal | None:
