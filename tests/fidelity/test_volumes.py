@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -48,6 +49,17 @@ def test_same_client_token_and_parameters_give_the_same_volume(
     control.advance(LONG)
     assert ec2.create_volume(Size=2, AvailabilityZone=ZONES[0],
                              ClientToken="pvc-1")["State"] == "available"
+
+
+def test_concurrent_creates_with_one_token_make_one_volume(ec2: Any) -> None:
+    def create(_: int) -> str:
+        answer = ec2.create_volume(Size=2, AvailabilityZone=ZONES[0], ClientToken="pvc-2")
+        return str(answer["VolumeId"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(create, range(16)))
+    assert len(ids) == 1
+    assert len(ec2.describe_volumes()["Volumes"]) == 1
 
 
 def test_same_client_token_with_other_parameters_is_a_mismatch(ec2: Any) -> None:

@@ -120,3 +120,11 @@ def test_editing_an_answer() -> None:
     assert edited == b"<x><status>pending</status><progress>0</progress></x>"
     reply = Reply(200, (("Content-Length", "1"),), b"x").with_body(edited)
     assert reply.header("Content-Length") == str(len(edited))
+
+
+def test_a_chunked_body_is_read_to_its_end() -> None:
+    env = environ("")
+    del env["CONTENT_LENGTH"]
+    env["wsgi.input"] = io.BytesIO(b"Action=DescribeVolumes&Version=2016-11-15")
+    env["wsgi.input_terminated"] = True
+    assert request_of(env).action == "DescribeVolumes"

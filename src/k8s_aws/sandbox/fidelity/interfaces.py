@@ -9,10 +9,13 @@ with DependencyViolation until they are gone, as on AWS.
 
 from __future__ import annotations
 
+import logging
+
 from k8s_aws.sandbox.fidelity import moto_state
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
 from k8s_aws.sandbox.fidelity.responses import Reply
 
+log = logging.getLogger(__name__)
 # (account, region, load balancer key) -> subnet id -> interface id
 Placements = dict[tuple[str, str, str], dict[str, str]]
 
@@ -44,8 +47,11 @@ class LoadBalancerInterfaces(Behaviour):
             current = self.interfaces.setdefault((account, region, key), {})
             for subnet in subnets:
                 if subnet not in current:
-                    current[subnet] = moto_state.create_interface(ec2, subnet, groups,
-                                                                  description)
+                    try:
+                        current[subnet] = moto_state.create_interface(ec2, subnet, groups,
+                                                                      description)
+                    except Exception:  # a subnet the emulator does not know: no interface
+                        log.warning("no interface for %s in %s", key, subnet, exc_info=True)
             for subnet, eni in list(current.items()):
                 if subnet in subnets:
                     moto_state.set_interface_groups(ec2, eni, groups)

@@ -55,12 +55,17 @@ class AwsRequest:
 
 def read_body(environ: dict[str, Any]) -> bytes:
     """Read the request body once and put it back, so the emulator can read it again."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
     stream = environ.get("wsgi.input")
-    body = stream.read(length) if stream is not None and length > 0 else b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if stream is None or length == 0:
+        body = b""
+    elif length > 0:
+        body = stream.read(length)
+    else:  # chunked: the server marks the stream as ending with the body
+        body = stream.read() if environ.get("wsgi.input_terminated") else b""
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
