@@ -115,30 +115,16 @@ class FidelityMiddleware:
 
     def _handle(self, environ: dict[str, Any], request: AwsRequest) -> Reply:
         arrived, started = time.time(), time.perf_counter()
-        config = self.config
-        self.timeline.run_due(self.clock.now())
-        call = Call(request, moto_state.Backends(moto_state.account_for(request, environ),
-                                                 request.region),
-                    config, self.clock.now(), self.timeline)
-        source, applied = "fidelity", False
-        fault = self.dice.pick(request, config.faults) if config.faults else None
+        config, now = self.config, self.clock.now()
+        self.timeline.run_due(now)
+        backends = moto_state.Backends(moto_state.account_for(request, environ), request.region)
+        call = Call(request, backends, config, now, self.timeline)
         try:
-            reply = None
-            if fault is not None and not fault.after_apply:
-                reply, source = self._error(request, fault_refusal(request.service, fault)), "fault"
-            if reply is None:
-                reply = self._before(call)
-            if reply is None:
-                reply, source = self._forward(environ), "emulator"
-                applied = request.mutating and reply.ok
-                for behaviour in self.behaviours:
-                    reply = behaviour.after(call, reply)
-                if fault is not None:
-                    reply, source = self._error(request, fault_refusal(request.service, fault)), \
-                        "fault"
+            reply, source, applied = self._answer(call, environ)
         except Exception as exc:  # a bug here must not look like an AWS answer
             log.exception("fidelity layer failed on %s", request.operation)
-            reply = self._error(request, Refusal("InternalError", f"fidelity layer: {exc}", 500))
+            refusal = Refusal("InternalError", f"fidelity layer: {exc}", 500)
+            reply, source, applied = self._error(request, refusal), "fidelity", False
         if config.behaviours.call_log:
             self.calls.add(CallRecord(
                 seq=self.calls.next_seq(), time=arrived, client=request.client,
@@ -150,6 +136,23 @@ class FidelityMiddleware:
         if applied and config.behaviours.crash_hooks:
             self.hooks.applied(request.client, request.operation)
         return reply
+
+    def _answer(self, call: Call, environ: dict[str, Any]) -> tuple[Reply, str, bool]:
+        """The answer, who gave it (emulator, fidelity, fault), and whether moto applied it."""
+        request = call.request
+        fault = self.dice.pick(request, call.config.faults) if call.config.faults else None
+        if fault is not None and not fault.after_apply:
+            return self._error(request, fault_refusal(request.service, fault)), "fault", False
+        answer = self._before(call)
+        if answer is not None:
+            return answer, "fidelity", False
+        reply = self._forward(environ)
+        applied = request.mutating and reply.ok
+        for behaviour in self.behaviours:
+            reply = behaviour.after(call, reply)
+        if fault is not None:
+            return self._error(request, fault_refusal(request.service, fault)), "fault", applied
+        return reply, "emulator", applied
 
     def _before(self, call: Call) -> Reply | None:
         for behaviour in self.behaviours:
