@@ -38,11 +38,11 @@ def _bind_address(value: str) -> tuple[str, int | None]:
     return host or "0.0.0.0", int(port)
 
 
-def _cloud_config(path: Path | None) -> CloudConfig:
+def load_cloud_config(path: Path | None) -> CloudConfig:
     if path is None:
         return CloudConfig()
     try:
-        return parse_cloud_config(path.read_text())
+        return parseload_cloud_config(path.read_text())
     except OSError as exc:
         raise click.ClickException(f"--cloud-config {path}: {exc.strerror}") from None
     except CloudConfigError as exc:
@@ -99,7 +99,7 @@ def controller_manager(
     except InvalidControllers as exc:
         raise click.ClickException(str(exc)) from None
     metrics_host, metrics_port = _bind_address(metrics_bind_address)
-    config = _cloud_config(cloud_config)
+    config = load_cloud_config(cloud_config)
     logs.configure(log_level)
     base_aws = AwsSettings(
         region=region or config.region or "us-east-1",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_aws.cloud.clb import ClassicLoadBalancers, GroupInUse
@@ -48,6 +49,25 @@ def _backend_signature(raw: Obj | None) -> Any:
     node = NodeView.of(raw)
     return (node.provider_id, tuple(sorted(node.labels.items())),
             tuple(sorted(t.get("key", "") for t in node.taints)), node.deleting)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the user should hear about, as an Event on the Service."""
+
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    kind: str  # ensure | delete | skip
+    plan: Plan = field(default_factory=Plan)
+    observed: Observed | None = None
+    desired: DesiredLoadBalancer | None = None
+    notes: tuple[Note, ...] = ()
+    retry_after: float | None = None
 
 
 def summarize(plan: Plan) -> str:
@@ -105,49 +125,63 @@ class ServiceController:
         self._known.clear()
 
     # -- reconcile ----------------------------------------------------------------------
-    async def reconcile(self, key: str) -> RequeueAfter | None:
-        raw = self._services.get(key)
-        if raw is None:
-            return None
+    async def plan_service(self, raw: Obj, fresh: bool = False) -> ServicePlan:
+        """What a reconcile would do now, reading AWS but changing nothing anywhere (this
+        is also `k8s-aws plan`). `fresh` ignores the cached view of AWS."""
         service = ServiceView.of(raw)
-        ref = ObjectRef.of(raw, "Service")
         if service.deleting or not wants_classic_lb(service):
-            if FINALIZER in service.finalizers:
-                return await self._delete(service, raw, ref)
-            if service.type == "LoadBalancer" and not service.load_balancer_class and (
-                service.annotations.get(LB_TYPE_ANNOTATION, "").strip().lower() == "nlb"
-            ):
-                await self._events.record(
-                    ref, "Warning", "UnsupportedLoadBalancerType",
-                    f"{LB_TYPE_ANNOTATION}: nlb is not supported by k8s-aws yet; "
-                    "no load balancer was created",
-                )
-            return None
+            if FINALIZER not in service.finalizers:
+                skipped: tuple[Note, ...] = ()
+                if service.type == "LoadBalancer" and not service.load_balancer_class and (
+                    service.annotations.get(LB_TYPE_ANNOTATION, "").strip().lower() == "nlb"
+                ):
+                    skipped = (Note("Warning", "UnsupportedLoadBalancerType",
+                                  f"{LB_TYPE_ANNOTATION}: nlb is not supported by k8s-aws yet; "
+                                  "no load balancer was created"),)
+                return ServicePlan("skip", notes=skipped)
+            name = load_balancer_name(service.uid)
+            observed = await self._clbs.observe(name, self._vpc_id, frozenset())
+            return ServicePlan("delete", plan_delete(service.key, observed, self._cluster),
+                               observed)
         problems = service_problems(service)
         try:
             settings = parse_annotations(service.annotations)
         except InvalidAnnotations as exc:
             problems += [str(p) for p in exc.problems]
         if problems:
-            await self._events.record(ref, "Warning", "InvalidConfiguration",
-                                      "no AWS change made: " + "; ".join(problems))
-            return None
-        desired = await self._desired(service, settings, ref)
+            return ServicePlan("skip", notes=(Note(
+                "Warning", "InvalidConfiguration", "no AWS change made: " + "; ".join(problems)),))
+        desired, notes = await self._desired(service, settings)
         if desired is None:
-            return RequeueAfter(60)
+            return ServicePlan("skip", notes=notes, retry_after=60)
+        known = None if fresh else self._known.get(service.key)
+        observed = known or await self._clbs.observe(
+            desired.name, self._vpc_id, desired.node_groups)
+        plan = plan_ensure(desired, observed, self._cluster)
+        if plan.refusal:
+            notes = (*notes, Note("Warning", "LoadBalancerRefused", plan.refusal))
+        return ServicePlan("ensure", plan, observed, desired, notes)
+
+    async def reconcile(self, key: str) -> RequeueAfter | None:
+        raw = self._services.get(key)
+        if raw is None:
+            return None
+        service = ServiceView.of(raw)
+        ref = ObjectRef.of(raw, "Service")
+        planned = await self.plan_service(raw)
+        for note in planned.notes:
+            await self._events.record(ref, note.type, note.reason, note.message)
+        if planned.kind == "delete":
+            return await self._delete(service, raw, ref, planned)
+        if planned.kind == "skip" or planned.plan.refusal or planned.desired is None:
+            return RequeueAfter(planned.retry_after) if planned.retry_after else None
+        desired, plan, observed = planned.desired, planned.plan, planned.observed
+        assert observed is not None
         if FINALIZER not in service.finalizers:
             await self._writer.set_finalizers(
                 service.namespace, service.name, raw["metadata"]["resourceVersion"],
                 [*service.finalizers, FINALIZER],
             )
-        observed = self._known.get(key)
-        if observed is None:
-            observed = await self._clbs.observe(desired.name, self._vpc_id,
-                                                desired.node_groups)
-        plan = plan_ensure(desired, observed, self._cluster)
-        if plan.refusal:
-            await self._events.record(ref, "Warning", "LoadBalancerRefused", plan.refusal)
-            return None
         if plan.actions:
             self._known.pop(key, None)  # unknown until the apply completes
             applied = await self._clbs.apply(plan, self._vpc_id)
@@ -165,20 +199,18 @@ class ServiceController:
         return None
 
     async def _desired(
-        self, service: ServiceView, settings: Any, ref: ObjectRef
-    ) -> DesiredLoadBalancer | None:
+        self, service: ServiceView, settings: Any
+    ) -> tuple[DesiredLoadBalancer | None, tuple[Note, ...]]:
         backends, vpcs, warnings = await self._backends(settings.target_node_labels)
+        notes = tuple(Note("Warning", "NodeSecurityGroup", w) for w in warnings)
         if not self._vpc_id:
             if len(vpcs) != 1:
-                await self._events.record(
-                    ref, "Warning", "UnknownVPC",
+                return None, (*notes, Note(
+                    "Warning", "UnknownVPC",
                     "cannot tell the cluster's VPC from its nodes; set [Global] VPC in the "
                     "cloud config",
-                )
-                return None
+                ))
             self._vpc_id = next(iter(vpcs))
-        for warning in warnings:
-            await self._events.record(ref, "Warning", "NodeSecurityGroup", warning)
         candidates = await self._network.subnets(self._vpc_id)
         known = self._known.get(service.key)
         current = known.load_balancer.subnets if known and known.load_balancer else ()
@@ -188,9 +220,8 @@ class ServiceController:
                 else select_subnets(candidates, self._cluster, settings.internal, current)
             )
         except NoSubnets as exc:
-            await self._events.record(ref, "Warning", "NoSubnets", str(exc))
-            return None
-        return build_load_balancer(service, settings, self._cluster, subnets, backends)
+            return None, (*notes, Note("Warning", "NoSubnets", str(exc)))
+        return build_load_balancer(service, settings, self._cluster, subnets, backends), notes
 
     async def _backends(
         self, target_labels: tuple[tuple[str, str], ...]
@@ -220,10 +251,11 @@ class ServiceController:
             backends.append(Backend(record.id, group))
         return backends, {r.vpc_id for r in records if r.vpc_id}, warnings
 
-    async def _delete(self, service: ServiceView, raw: Obj, ref: ObjectRef) -> RequeueAfter | None:
+    async def _delete(
+        self, service: ServiceView, raw: Obj, ref: ObjectRef, planned: ServicePlan
+    ) -> RequeueAfter | None:
         name = load_balancer_name(service.uid)
-        observed = await self._clbs.observe(name, self._vpc_id, frozenset())
-        plan = plan_delete(service.key, observed, self._cluster)
+        plan = planned.plan
         if plan.refusal:
             await self._events.record(ref, "Warning", "LoadBalancerRefused", plan.refusal)
         elif plan.actions:

@@ -150,3 +150,18 @@ class Informer:
         else:
             self.cache[key] = obj
             self._handler("ADDED" if old is None else "MODIFIED", key, old, obj)
+
+
+async def list_objects(list_function: ListFunction, **kwargs: Any) -> dict[str, Obj]:
+    """One paginated LIST into a key -> object map (for one-shot commands, not controllers)."""
+    items: dict[str, Obj] = {}
+    token = None
+    while True:
+        response = await list_function(limit=500, _continue=token, _preload_content=False,
+                                       **kwargs)
+        body = json.loads(await response.read())
+        for item in body.get("items", []):
+            items[object_key(item)] = item
+        token = body["metadata"].get("continue")
+        if not token:
+            return items

@@ -1,0 +1,107 @@
+"""`k8s-aws plan`: the AWS actions a reconcile of each LoadBalancer Service would take now,
+computed from a fresh look at AWS and applied nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import click
+
+from k8s_aws.cli.controller_manager import load_cloud_config
+from k8s_aws.cloud.clb import ClassicLoadBalancers
+from k8s_aws.cloud.errors import CloudError
+from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.cloud.runner import Runner
+from k8s_aws.cloud.session import AwsClients, AwsSettings, override_endpoints
+from k8s_aws.controllers.bootstrap import resolve_placement
+from k8s_aws.controllers.service import ServiceController, ServicePlan
+from k8s_aws.kube.client import api_client, node_lister
+from k8s_aws.kube.events import EventRecorder
+from k8s_aws.kube.informer import list_objects
+from k8s_aws.kube.services import ServiceWriter, service_lister
+from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
+
+
+def render(key: str, planned: ServicePlan) -> str:
+    lines = [f"{key}: {planned.kind}, {len(planned.plan.actions)} action(s)"]
+    for note in planned.notes:
+        lines.append(f"  ! {note.reason}: {note.message}")
+    for action in planned.plan.to_json():
+        details = ", ".join(f"{k}={json.dumps(v, default=list)}" for k, v in action.items()
+                            if k != "op")
+        lines.append(f"  {action['op']}: {details}")
+    return "\n".join(lines)
+
+
+async def _plans(
+    kubeconfig: Path | None, aws: AwsClients, cluster: str, vpc: str,
+    namespace: str | None, name: str | None,
+) -> dict[str, ServicePlan]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        run = Runner(executor)
+        ec2 = aws.client("ec2")
+        async with await api_client(kubeconfig) as api:
+            services = await list_objects(service_lister(api))
+            nodes = await list_objects(node_lister(api))
+            controller = ServiceController(
+                services=services, nodes=nodes,
+                directory=InstanceDirectory(ec2, executor), network=NetworkDirectory(ec2, run),
+                clbs=ClassicLoadBalancers(aws.client("elb"), ec2, run, cluster),
+                writer=ServiceWriter(api), events=EventRecorder(api, "k8s-aws-plan"),
+                cluster=cluster, vpc_id=vpc,
+            )
+            chosen = {}
+            for key, raw in sorted(services.items()):
+                view = ServiceView.of(raw)
+                if (namespace and view.namespace != namespace) or (name and view.name != name):
+                    continue
+                if view.type == "LoadBalancer" or FINALIZER in view.finalizers:
+                    chosen[key] = await controller.plan_service(raw, fresh=True)
+            return chosen
+
+
+@click.command("plan")
+@click.argument("service", required=False)
+@click.option("--namespace", "-n", default=None, help="Only Services in this namespace.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--cluster-name", default="")
+@click.option("--region", default="")
+@click.option("--cloud-config", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def plan(
+    service: str | None, namespace: str | None, kubeconfig: Path | None, cluster_name: str,
+    region: str, cloud_config: Path | None, output: str,
+) -> None:
+    """Show what the service controller would change in AWS now; change nothing."""
+    config = load_cloud_config(cloud_config)
+    base = AwsSettings(region=region or config.region or "us-east-1", app_id="k8s-aws-plan",
+                       role_arn=config.role_arn, source_arn=config.source_arn)
+    try:
+        placement = resolve_placement(region, cluster_name, config, base)
+        endpoints = override_endpoints(
+            [(o.service, o.region, o.url) for o in config.overrides], placement.region)
+        aws = AwsClients(AwsSettings(**{**base.__dict__, "region": placement.region,
+                                        "endpoints": endpoints}))
+        plans = asyncio.run(_plans(kubeconfig, aws, placement.cluster_name, config.vpc,
+                                   namespace, service))
+    except CloudError as exc:
+        raise click.ClickException(str(exc)) from None
+    if service and not plans:
+        raise click.ClickException(f"no LoadBalancer Service named {service!r}")
+    if output == "json":
+        document: dict[str, Any] = {
+            key: {"kind": p.kind, "actions": p.plan.to_json(), "refusal": p.plan.refusal,
+                  "notes": [n.__dict__ for n in p.notes]}
+            for key, p in plans.items()
+        }
+        json.dump(document, sys.stdout, indent=2, default=list)
+        sys.stdout.write("\n")
+    else:
+        click.echo("\n".join(render(k, p) for k, p in plans.items()) or "no LoadBalancer Services")

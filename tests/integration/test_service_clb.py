@@ -1,0 +1,237 @@
+"""Services of type LoadBalancer become Classic ELBs: create, update in place, refuse what
+cannot change, report bad input, register joining nodes alone, delete everything that is ours
+(and name what blocks it)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws.sandbox.state import SandboxState
+from k8s_aws.support.deadline import wait_until
+
+from .conftest import emulator_session, kubectl, kubectl_json
+from .test_node_controllers import leader_url, metric, wait_initialized
+from .vms import launch_worker
+
+PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
+CLIENT = "k8s-aws-controller-manager"
+FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
+
+
+def apply_service(sandbox: SandboxState, name: str, annotations: dict[str, str] | None = None,
+                  ports: list[tuple[str, int]] | None = None, **spec: Any) -> dict[str, Any]:
+    manifest = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": "default",
+                     "annotations": {PREFIX + k: v for k, v in (annotations or {}).items()}},
+        "spec": {"type": "LoadBalancer", "selector": {"app": name},
+                 "ports": [{"name": n, "port": p, "targetPort": 8080}
+                           for n, p in (ports or [("http", 80)])],
+                 **spec},
+    }
+    path = sandbox.root / f"svc-{name}-{uuid.uuid4().hex[:6]}.json"
+    path.write_text(json.dumps(manifest))
+    kubectl(sandbox, "apply", "-f", str(path))
+    return dict(kubectl_json(sandbox, "get", "service", name))
+
+
+def service(sandbox: SandboxState, name: str) -> dict[str, Any] | None:
+    out = kubectl(sandbox, "get", "service", name, "-o", "json", "--ignore-not-found")
+    return json.loads(out) if out.strip() else None
+
+
+def hostname(sandbox: SandboxState, name: str) -> str | None:
+    svc = service(sandbox, name)
+    ingress = (svc or {}).get("status", {}).get("loadBalancer", {}).get("ingress") or []
+    return ingress[0].get("hostname") if ingress else None
+
+
+def lb_name(svc: dict[str, Any]) -> str:
+    return ("a" + str(svc["metadata"]["uid"]).replace("-", ""))[:32]
+
+
+def describe_lb(elb: Any, name: str) -> dict[str, Any] | None:
+    try:
+        found = elb.describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"]
+    except elb.exceptions.AccessPointNotFoundException:
+        return None
+    return dict(found[0]) if found else None
+
+
+def events(sandbox: SandboxState, name: str) -> list[dict[str, Any]]:
+    return list(kubectl_json(sandbox, "get", "events", "-n", "default", "--field-selector",
+                             f"involvedObject.name={name}")["items"])
+
+
+def wait_event(sandbox: SandboxState, name: str, reason: str) -> dict[str, Any]:
+    return wait_until(
+        lambda: next((e for e in events(sandbox, name) if e["reason"] == reason), None),
+        timeout=60, what=f"event {reason} on {name}",
+    )
+
+
+@pytest.fixture(scope="module")
+def elb(sandbox: SandboxState) -> Any:
+    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
+
+
+@pytest.fixture(scope="module")
+def control(sandbox: SandboxState) -> FidelityControl:
+    return FidelityControl(sandbox.emulator_url)
+
+
+def group_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
+    return list(ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"])
+
+
+def test_a_new_service_gets_a_classic_elb(
+    sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
+) -> None:
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    svc = apply_service(sandbox, "shop", {"additional-resource-tags": "team=shop"})
+    host = wait_until(lambda: hostname(sandbox, "shop"), timeout=60, what="a hostname")
+    name = lb_name(svc)
+    lb = describe_lb(elb, name)
+    assert lb is not None and host == lb["DNSName"]
+    assert lb["Scheme"] == "internet-facing"
+    public = {sid for n, sid in sandbox.world.subnets.items() if "-public-" in n}
+    assert set(lb["Subnets"]) == public  # one public subnet per zone
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    assert [d["Listener"] for d in lb["ListenerDescriptions"]] == [
+        {"Protocol": "TCP", "LoadBalancerPort": 80, "InstanceProtocol": "TCP",
+         "InstancePort": node_port}]
+    assert lb["HealthCheck"]["Target"] == f"TCP:{node_port}"
+    tags = {t["Key"]: t["Value"] for t in elb.describe_tags(
+        LoadBalancerNames=[name])["TagDescriptions"][0]["Tags"]}
+    assert tags == {"kubernetes.io/cluster/itest": "owned",
+                    "kubernetes.io/service-name": "default/shop", "team": "shop"}
+    nodes = {n["spec"]["providerID"].rsplit("/", 1)[1]
+             for n in kubectl_json(sandbox, "get", "nodes")["items"] if n["spec"].get("providerID")}
+    assert {i["InstanceId"] for i in lb["Instances"]} == nodes
+    groups = ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])["SecurityGroups"]
+    names = {g["GroupName"] for g in groups}
+    assert names == {f"k8s-elb-{name}", "k8s-aws-itest-lb-backends"}
+    backend = next(g["GroupId"] for g in groups if g["GroupName"].endswith("lb-backends"))
+    node_rules = group_rules(ec2, sandbox.world.node_security_group)
+    assert sum(1 for r in node_rules for p in r.get("UserIdGroupPairs", [])
+               if p["GroupId"] == backend) == 1  # one rule for every LB of the cluster
+    assert FINALIZER in (service(sandbox, "shop") or {})["metadata"]["finalizers"]
+    calls = [c for c in control.calls(client=CLIENT) if c.seq > since]
+    assert len(calls) <= 12, [c.action for c in calls]
+
+
+def test_changes_are_made_in_place_and_a_scheme_change_is_refused(
+    sandbox: SandboxState, elb: Any, ec2: Any
+) -> None:
+    svc = apply_service(sandbox, "inplace")
+    wait_until(lambda: hostname(sandbox, "inplace"), timeout=60, what="a hostname")
+    name = lb_name(svc)
+    apply_service(sandbox, "inplace",
+                  {"connection-idle-timeout": "120", "cross-zone-load-balancing-enabled": "true",
+                   "healthcheck-interval": "20"},
+                  ports=[("http", 80), ("https", 443)], loadBalancerSourceRanges=["10.1.0.0/16"])
+
+    def updated() -> bool:
+        lb = describe_lb(elb, name)
+        attrs = elb.describe_load_balancer_attributes(LoadBalancerName=name)
+        a = attrs["LoadBalancerAttributes"]
+        return lb is not None and len(lb["ListenerDescriptions"]) == 2 and (
+            a["ConnectionSettings"]["IdleTimeout"] == 120
+            and a["CrossZoneLoadBalancing"]["Enabled"] and lb["HealthCheck"]["Interval"] == 20)
+
+    wait_until(updated, timeout=60, what="listeners, attributes and health check updated")
+    lb = describe_lb(elb, name)
+    assert lb is not None
+    frontend = next(g for g in ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])[
+        "SecurityGroups"] if g["GroupName"].startswith("k8s-elb-"))
+    cidrs = {(p.get("FromPort"), r["CidrIp"]) for p in frontend["IpPermissions"]
+             for r in p.get("IpRanges", [])}
+    assert cidrs == {(80, "10.1.0.0/16"), (443, "10.1.0.0/16"), (3, "10.1.0.0/16")}
+    apply_service(sandbox, "inplace", {"internal": "true"})
+    refused = wait_event(sandbox, "inplace", "LoadBalancerRefused")
+    assert "delete and recreate the Service" in refused["message"]
+    assert describe_lb(elb, name)["Scheme"] == "internet-facing"  # type: ignore[index]
+
+
+def test_invalid_annotations_give_a_warning_and_no_aws_change(
+    sandbox: SandboxState, elb: Any
+) -> None:
+    svc = apply_service(sandbox, "badconf", {"connection-idle-timeout": "soon",
+                                             "proxy-protocol": "yes"})
+    event = wait_event(sandbox, "badconf", "InvalidConfiguration")
+    assert event["type"] == "Warning"
+    assert (PREFIX + "connection-idle-timeout: invalid value 'soon'; allowed: an integer 1-4000"
+            in event["message"])
+    assert PREFIX + "proxy-protocol: invalid value 'yes'; allowed: *" in event["message"]
+    assert describe_lb(elb, lb_name(svc)) is None
+    assert FINALIZER not in (service(sandbox, "badconf") or {})["metadata"].get("finalizers", [])
+
+
+def test_a_joining_node_is_registered_with_no_describe(
+    sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
+) -> None:
+    svc = apply_service(sandbox, "joins")
+    wait_until(lambda: hostname(sandbox, "joins"), timeout=60, what="a hostname")
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    instance, node = launch_worker(sandbox, ec2)
+    wait_initialized(sandbox, node)
+    wait_until(lambda: instance in {i["InstanceId"] for i in (describe_lb(elb, lb_name(svc)) or {})
+                                    .get("Instances", [])},
+               timeout=60, what=f"{instance} registered")
+    actions = [c.action for c in control.calls(client=CLIENT) if c.seq > since]
+    assert "RegisterInstancesWithLoadBalancer" in actions
+    assert "DescribeLoadBalancers" not in actions, actions
+    ec2.terminate_instances(InstanceIds=[instance])
+
+
+def test_unchanged_services_cost_no_aws_calls(
+    sandbox: SandboxState, control: FidelityControl
+) -> None:
+    apply_service(sandbox, "steady")
+    wait_until(lambda: hostname(sandbox, "steady"), timeout=60, what="a hostname")
+    url = wait_until(lambda: leader_url(sandbox), timeout=60, what="a leader")
+    wait_until(lambda: not any(c.mutating for c in control.calls(client=CLIENT)
+                               if c.time > time.time() - 2), timeout=60, what="quiet")
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    before = metric(url, "k8s_aws_informer_events_total")
+    count = len(kubectl_json(sandbox, "get", "services", "-A")["items"])
+    kubectl(sandbox, "label", "services", "--all", "-A", "--overwrite", f"touched={time.time_ns()}")
+    wait_until(lambda: metric(url, "k8s_aws_informer_events_total") >= before + count,
+               timeout=60, what="the controller to see every Service update")
+    calls = [c.action for c in control.calls(client=CLIENT) if c.seq > since
+             and c.service in ("elasticloadbalancing", "elb")]
+    assert calls == [], calls
+
+
+def test_deletion_removes_what_is_ours_and_names_a_foreign_blocker(
+    sandbox: SandboxState, ec2: Any, elb: Any
+) -> None:
+    svc = apply_service(sandbox, "gone")
+    wait_until(lambda: hostname(sandbox, "gone"), timeout=60, what="a hostname")
+    name = lb_name(svc)
+    lb = describe_lb(elb, name)
+    assert lb is not None
+    frontend = next(g["GroupId"] for g in ec2.describe_security_groups(
+        GroupIds=lb["SecurityGroups"])["SecurityGroups"] if g["GroupName"].startswith("k8s-elb-"))
+    # A user's group references ours: deletion must wait, saying so, and keep the finalizer.
+    foreign = ec2.create_security_group(GroupName=f"user-{uuid.uuid4().hex[:6]}",
+                                        Description="a user's", VpcId=sandbox.world.vpc_id)["GroupId"]
+    permission = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                   "UserIdGroupPairs": [{"GroupId": frontend}]}]
+    ec2.authorize_security_group_ingress(GroupId=foreign, IpPermissions=permission)
+    kubectl(sandbox, "delete", "service", "gone", "--wait=false")
+    blocked = wait_event(sandbox, "gone", "DeletionBlocked")
+    assert foreign in blocked["message"]
+    assert describe_lb(elb, name) is None
+    assert FINALIZER in (service(sandbox, "gone") or {})["metadata"]["finalizers"]
+    ec2.revoke_security_group_ingress(GroupId=foreign, IpPermissions=permission)
+    wait_until(lambda: service(sandbox, "gone") is None, timeout=120,
+               what="the Service to go once nothing blocks")
+    assert not ec2.describe_security_groups(
+        Filters=[{"Name": "group-id", "Values": [frontend]}])["SecurityGroups"]
