@@ -42,7 +42,7 @@ def load_cloud_config(path: Path | None) -> CloudConfig:
     if path is None:
         return CloudConfig()
     try:
-        return parseload_cloud_config(path.read_text())
+        return parse_cloud_config(path.read_text())
     except OSError as exc:
         raise click.ClickException(f"--cloud-config {path}: {exc.strerror}") from None
     except CloudConfigError as exc:
