@@ -5,6 +5,10 @@ cannot change, report bad input, register joining nodes alone, delete everything
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -12,10 +16,11 @@ from typing import Any
 import pytest
 
 from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import emulator_session, kubectl, kubectl_json
+from .conftest import aws_env, emulator_session, kubectl, kubectl_json
 from .test_node_controllers import leader_url, metric, wait_initialized
 from .vms import launch_worker
 
@@ -235,3 +240,57 @@ def test_deletion_removes_what_is_ours_and_names_a_foreign_blocker(
                what="the Service to go once nothing blocks")
     assert not ec2.describe_security_groups(
         Filters=[{"Name": "group-id", "Values": [frontend]}])["SecurityGroups"]
+
+
+def test_plan_shows_what_a_reconcile_would_do_and_changes_nothing(
+    sandbox: SandboxState, elb: Any, control: FidelityControl
+) -> None:
+    svc = apply_service(sandbox, "planned")
+    wait_until(lambda: hostname(sandbox, "planned"), timeout=60, what="a hostname")
+    name = lb_name(svc)
+    env = aws_env(sandbox)
+    cli = [sys.executable, "-m", "k8s_aws.cli.main", "plan", "planned", "-n", "default",
+           "--kubeconfig", str(sandbox.kubeconfig), "-o", "json"]
+
+    def plan_now() -> dict[str, Any]:
+        result = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout)["default/planned"])
+
+    converged = plan_now()
+    assert converged["kind"] == "ensure" and converged["actions"] == []
+    # Someone deletes the listeners behind the controller's back: plan sees it, fresh.
+    elb.delete_load_balancer_listeners(LoadBalancerName=name, LoadBalancerPorts=[80])
+    since = max((c.seq for c in control.calls()), default=0)
+    drifted = plan_now()
+    assert [a["op"] for a in drifted["actions"]] == ["CreateListeners"]
+    mutating = [c.action for c in control.calls() if c.seq > since and c.mutating]
+    assert mutating == [], f"plan changed AWS: {mutating}"
+    assert describe_lb(elb, name)["ListenerDescriptions"] == []  # type: ignore[index]
+
+
+def test_drift_is_found_by_a_fleet_sweep_and_repaired(
+    sandbox: SandboxState, elb: Any, ec2: Any
+) -> None:
+    svc = apply_service(sandbox, "drifty")
+    wait_until(lambda: hostname(sandbox, "drifty"), timeout=60, what="a hostname")
+    name = lb_name(svc)
+    lb = describe_lb(elb, name)
+    assert lb is not None
+    elb.delete_load_balancer_listeners(LoadBalancerName=name, LoadBalancerPorts=[80])
+    frontend = next(g for g in ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])[
+        "SecurityGroups"] if g["GroupName"].startswith("k8s-elb-"))
+    ec2.revoke_security_group_ingress(GroupId=frontend["GroupId"],
+                                      IpPermissions=frontend["IpPermissions"])
+    # SIGUSR1 asks for a sweep now (the period is 10 minutes); followers just note it.
+    for pidfile in ProcessGroup(sandbox.root).pidfiles():
+        if pidfile.name.startswith("controller-manager") and pidfile.alive():
+            os.kill(pidfile.pid, signal.SIGUSR1)
+
+    def repaired() -> bool:
+        now = describe_lb(elb, name)
+        rules = group_rules(ec2, frontend["GroupId"])
+        return bool(now and now["ListenerDescriptions"]) and len(rules) == 2
+
+    wait_until(repaired, timeout=60, what="the listener and the group's rules restored")

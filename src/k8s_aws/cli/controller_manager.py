@@ -75,6 +75,9 @@ def load_cloud_config(path: Path | None) -> CloudConfig:
               help="Append every AWS call as a JSON line to this file.")
 @click.option("--node-monitor-period", type=click.FloatRange(0.1), default=5.0,
               show_default=True, help="Seconds between looks at NotReady nodes.")
+@click.option("--service-drift-period", type=click.FloatRange(1), default=600.0,
+              show_default=True,
+              help="Seconds between whole-fleet drift checks of load balancers (SIGUSR1: now).")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
@@ -85,7 +88,7 @@ def controller_manager(
     leader_elect_renew_deadline: float, leader_elect_retry_period: float,
     leader_elect_resource_name: str, leader_elect_resource_namespace: str,
     metrics_bind_address: str, call_log: Path | None, node_monitor_period: float,
-    workers: int, log_level: str,
+    service_drift_period: float, workers: int, log_level: str,
 ) -> None:
     """The external cloud controller manager: nodes and Services of type LoadBalancer."""
     if cluster_name and not re.match(CLUSTER_NAME_PATTERN, cluster_name):
@@ -137,5 +140,6 @@ def controller_manager(
         workers=workers,
         node_monitor_period=node_monitor_period,
         vpc_id=config.vpc,
+        service_drift_period=service_drift_period,
     )
     raise SystemExit(asyncio.run(ControllerManager(settings).run()))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from k8s_aws.cloud.errors import CloudError, Conflict, NotFound
@@ -186,7 +187,10 @@ class ClassicLoadBalancers:
             return None
         if not described:
             return None
-        d = described[0]
+        return await self._detail(described[0])
+
+    async def _detail(self, d: dict[str, Any]) -> ObservedLoadBalancer:
+        name = d["LoadBalancerName"]
         tags = await self._run(
             "elb",
             "DescribeTags",
@@ -199,40 +203,58 @@ class ClassicLoadBalancers:
                 "LoadBalancerAttributes"
             ],
         )
-        policies = d.get("Policies", {})
-        policy_names = set(policies.get("OtherPolicies", []))
-        return ObservedLoadBalancer(
-            name=name,
-            dns_name=d.get("DNSName", ""),
-            internal=d.get("Scheme") == "internal",
-            subnets=tuple(sorted(d.get("Subnets", []))),
-            security_groups=tuple(d.get("SecurityGroups", [])),
-            listeners=frozenset(
-                _listener(x["Listener"]) for x in d.get("ListenerDescriptions", [])
-            ),
-            health_check=_health(d.get("HealthCheck", {})),
-            attributes=_attributes(attributes),
-            tags=_tags(tags[0]["Tags"] if tags else []),
-            instances=frozenset(i["InstanceId"] for i in d.get("Instances", [])),
-            policies=frozenset(policy_names),
-            backend_policies=tuple(
-                sorted(
-                    (int(b["InstancePort"]), tuple(sorted(b.get("PolicyNames", []))))
-                    for b in d.get("BackendServerDescriptions", [])
-                    if b.get("PolicyNames")
-                )
-            ),
-            listener_policies=tuple(
-                sorted(
-                    (
-                        int(x["Listener"]["LoadBalancerPort"]),
-                        tuple(sorted(x.get("PolicyNames", []))),
-                    )
-                    for x in d.get("ListenerDescriptions", [])
-                    if x.get("PolicyNames")
-                )
-            ),
+        return replace(
+            summary(d, _tags(tags[0]["Tags"] if tags else [])), attributes=_attributes(attributes)
         )
+
+    async def fleet(self, names: set[str]) -> dict[str, ObservedLoadBalancer]:
+        """Summaries (all but attributes) of the named load balancers that exist, from
+        whole-fleet describes: load balancers in pages, tags in batches of 20."""
+        pages = await self._run(
+            "elb",
+            "DescribeLoadBalancers",
+            lambda: [
+                d
+                for page in self._elb.get_paginator("describe_load_balancers").paginate(
+                    PaginationConfig={"PageSize": 400}
+                )
+                for d in page["LoadBalancerDescriptions"]
+                if d["LoadBalancerName"] in names
+            ],
+        )
+        found = {d["LoadBalancerName"]: d for d in pages}
+        tags: dict[str, tuple[tuple[str, str], ...]] = {}
+        ordered = sorted(found)
+        for start in range(0, len(ordered), 20):
+            batch = ordered[start : start + 20]
+            described = await self._run(
+                "elb", "DescribeTags", partial(self._elb.describe_tags, LoadBalancerNames=batch)
+            )
+            for entry in described["TagDescriptions"]:
+                tags[entry["LoadBalancerName"]] = _tags(entry.get("Tags", []))
+        return {n: summary(d, tags.get(n, ())) for n, d in found.items()}
+
+    async def fleet_groups(self) -> dict[str, ObservedGroup]:
+        """Every frontend group of this cluster's load balancers, in one filtered call."""
+        raw = await self._run(
+            "ec2",
+            "DescribeSecurityGroups",
+            lambda: self._ec2.describe_security_groups(
+                Filters=[
+                    {"Name": f"tag:{CLUSTER_TAG_PREFIX}{self._cluster}", "Values": ["owned"]},
+                    {"Name": "tag-key", "Values": ["kubernetes.io/service-name"]},
+                ]
+            )["SecurityGroups"],
+        )
+        return {
+            g["GroupId"]: ObservedGroup(
+                g["GroupId"],
+                g["GroupName"],
+                _tags(g.get("Tags", [])),
+                rules_of(g.get("IpPermissions", [])),
+            )
+            for g in raw
+        }
 
     async def apply(self, plan: Plan, vpc_id: str) -> Applied:
         """Run the plan's actions in order; returns the ids AWS gave back."""
@@ -539,3 +561,39 @@ def _listener_arg(x: Listener) -> dict[str, Any]:
 
 def backend_group_tags(cluster: str) -> tuple[tuple[str, str], ...]:
     return ((CLUSTER_TAG_PREFIX + cluster, "owned"), (BACKEND_ROLE_TAG, BACKEND_ROLE))
+
+
+def summary(d: dict[str, Any], tags: tuple[tuple[str, str], ...]) -> ObservedLoadBalancer:
+    """A DescribeLoadBalancers entry as an ObservedLoadBalancer with default attributes."""
+    policies = d.get("Policies", {})
+    policy_names = set(policies.get("OtherPolicies", []))
+    return ObservedLoadBalancer(
+        name=d["LoadBalancerName"],
+        dns_name=d.get("DNSName", ""),
+        internal=d.get("Scheme") == "internal",
+        subnets=tuple(sorted(d.get("Subnets", []))),
+        security_groups=tuple(d.get("SecurityGroups", [])),
+        listeners=frozenset(_listener(x["Listener"]) for x in d.get("ListenerDescriptions", [])),
+        health_check=_health(d.get("HealthCheck", {})),
+        attributes=Attributes(),
+        tags=tags,
+        instances=frozenset(i["InstanceId"] for i in d.get("Instances", [])),
+        policies=frozenset(policy_names),
+        backend_policies=tuple(
+            sorted(
+                (int(b["InstancePort"]), tuple(sorted(b.get("PolicyNames", []))))
+                for b in d.get("BackendServerDescriptions", [])
+                if b.get("PolicyNames")
+            )
+        ),
+        listener_policies=tuple(
+            sorted(
+                (
+                    int(x["Listener"]["LoadBalancerPort"]),
+                    tuple(sorted(x.get("PolicyNames", []))),
+                )
+                for x in d.get("ListenerDescriptions", [])
+                if x.get("PolicyNames")
+            )
+        ),
+    )

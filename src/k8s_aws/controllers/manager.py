@@ -66,6 +66,11 @@ class ControllerManager:
             "k8s_aws_node_monitor_sweeps", "Sweeps of the node lifecycle monitor so far.",
             registry=self.registry,
         )
+        self.drift_sweeps = Gauge(
+            "k8s_aws_service_drift_sweeps", "Drift sweeps of the service controller so far.",
+            registry=self.registry,
+        )
+        self.drift_trigger = asyncio.Event()
         self.synced = False
         self.is_leader = False
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="aws")
@@ -125,6 +130,10 @@ class ControllerManager:
         log.info("caches synced: %d nodes", len(nodes.cache))
         for controller in controllers:
             tasks.append(asyncio.create_task(run_workers(controller, s.workers, self.reconciles)))
+        if "service" in s.controllers:
+            tasks.append(asyncio.create_task(
+                service_controller.drift_loop(s.service_drift_period, self.drift_trigger)))
+            self.drift_sweeps.set_function(lambda: service_controller.sweeps)
         if lifecycle is not None:
             self.monitor_sweeps.set_function(lambda: lifecycle.sweeps)
             tasks.append(asyncio.create_task(lifecycle.monitor()))
@@ -163,6 +172,8 @@ class ControllerManager:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # SIGUSR1: check every load balancer for drift now instead of at the next period.
+        loop.add_signal_handler(signal.SIGUSR1, self.drift_trigger.set)
         runner = None
         if s.metrics_port is not None:
             runner = await start_health_server(

@@ -9,11 +9,13 @@ only after AWS confirmed every deletion.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_aws.cloud.clb import ClassicLoadBalancers, GroupInUse
+from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.controllers.worker import RequeueAfter
@@ -24,6 +26,7 @@ from k8s_aws.kube.services import ServiceWriter
 from k8s_aws.loadbalancer.annotations import InvalidAnnotations, parse_annotations
 from k8s_aws.loadbalancer.backends import BackendNode, eligible, node_security_group
 from k8s_aws.loadbalancer.build import Backend, build_load_balancer
+from k8s_aws.loadbalancer.drift import group_drifted, load_balancer_drifted
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
 from k8s_aws.loadbalancer.service import (
     FINALIZER,
@@ -103,6 +106,7 @@ class ServiceController:
         self._cluster = cluster
         self._vpc_id = vpc_id
         self._known: dict[str, Observed] = {}
+        self.sweeps = 0
 
     # -- events -------------------------------------------------------------------------
     def on_service_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
@@ -120,9 +124,44 @@ class ServiceController:
             if wants_classic_lb(ServiceView.of(raw)):
                 self.queue.add(service_key)
 
-    def forget_observed(self) -> None:
-        """Drop the cached view of AWS (the drift sweep): the next reconciles look again."""
-        self._known.clear()
+    async def drift_sweep(self) -> list[str]:
+        """Compare whole-fleet describes with the cached view of AWS; the Services whose load
+        balancer or frontend group drifted are re-observed in full and re-planned."""
+        by_name = {
+            known.load_balancer.name: key
+            for key, known in self._known.items() if known.load_balancer is not None
+        }
+        if not by_name:
+            return []
+        lbs = await self._clbs.fleet(set(by_name))
+        groups = await self._clbs.fleet_groups()
+        drifted = []
+        for name, key in by_name.items():
+            known = self._known.get(key)
+            if known is None or known.load_balancer is None:
+                continue
+            front = known.frontend_group
+            if load_balancer_drifted(known.load_balancer, lbs.get(name)) or group_drifted(
+                front, groups.get(front.id) if front else None
+            ):
+                self._known.pop(key, None)
+                self.queue.add(key)
+                drifted.append(key)
+        self.sweeps += 1
+        if drifted:
+            log.info("drift sweep: %d load balancer(s) drifted: %s", len(drifted), drifted)
+        return drifted
+
+    async def drift_loop(self, period: float, trigger: asyncio.Event) -> None:
+        """Sweep every `period` seconds, or at once when `trigger` is set (SIGUSR1)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(trigger.wait(), period)
+            trigger.clear()
+            try:
+                await self.drift_sweep()
+            except CloudError as exc:
+                log.warning("drift sweep failed: %s; next one in %.0fs", exc, period)
 
     # -- reconcile ----------------------------------------------------------------------
     async def plan_service(self, raw: Obj, fresh: bool = False) -> ServicePlan:

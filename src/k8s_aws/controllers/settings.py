@@ -51,4 +51,5 @@ class ControllerManagerSettings:
     ip_families: tuple[str, ...] = ("ipv4",)
     workers: int = 4
     node_monitor_period: float = 5.0
+    service_drift_period: float = 600.0
     vpc_id: str = ""  # [Global] VPC; else the VPC of the nodes' instances
