@@ -52,6 +52,13 @@ def test_renew_deadline_must_be_shorter_than_lease() -> None:
     assert "--leader-elect-renew-deadline" in output
 
 
+def test_retry_period_must_fit_the_renew_deadline() -> None:
+    code, output = invoke("--leader-elect-renew-deadline", "2", "--leader-elect-retry-period",
+                          "2")
+    assert code == 2
+    assert "1.2 x --leader-elect-retry-period" in output
+
+
 def test_off_ec2_and_unconfigured_exits_quickly_with_one_line() -> None:
     # An IMDS endpoint where nothing listens, as off EC2: bounded retries, then one line.
     with socket.socket() as sock:

@@ -62,9 +62,9 @@ def load_cloud_config(path: Path | None) -> CloudConfig:
 @click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
 @click.option("--leader-elect-lease-duration", type=click.IntRange(1), default=15,
               show_default=True)
-@click.option("--leader-elect-renew-deadline", type=click.FloatRange(0.5), default=10.0,
+@click.option("--leader-elect-renew-deadline", type=click.FloatRange(1), default=10.0,
               show_default=True)
-@click.option("--leader-elect-retry-period", type=click.FloatRange(0.1), default=2.0,
+@click.option("--leader-elect-retry-period", type=click.FloatRange(1), default=2.0,
               show_default=True)
 @click.option("--leader-elect-resource-name", default="k8s-aws-controller-manager",
               show_default=True)
@@ -96,6 +96,9 @@ def controller_manager(
                                  param_hint="--cluster-name")
     if leader_elect_renew_deadline >= leader_elect_lease_duration:
         raise click.BadParameter("must be shorter than --leader-elect-lease-duration",
+                                 param_hint="--leader-elect-renew-deadline")
+    if leader_elect_renew_deadline <= 1.2 * leader_elect_retry_period:
+        raise click.BadParameter("must be more than 1.2 x --leader-elect-retry-period",
                                  param_hint="--leader-elect-renew-deadline")
     try:
         controllers = parse_controllers(controllers_spec)

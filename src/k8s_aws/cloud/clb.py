@@ -129,19 +129,20 @@ class ClassicLoadBalancers:
         self._admitting: set[str] = set()
 
     async def observe(self, name: str, vpc_id: str, node_groups: frozenset[str]) -> Observed:
+        """`vpc_id` may be unknown (""), as for a fresh replica deleting a Service before it
+        has seen any node: then the group is found by name alone (ownership is still decided
+        by its tags), so a deletion never misses it."""
         lb = await self._observe_lb(name)
+        filters = [
+            {"Name": "group-name",
+             "Values": [frontend_group_name(name), backend_group_name(self._cluster)]},
+        ]
+        if vpc_id:
+            filters.append({"Name": "vpc-id", "Values": [vpc_id]})
         groups = await self._run(
             "ec2",
             "DescribeSecurityGroups",
-            lambda: self._ec2.describe_security_groups(
-                Filters=[
-                    {"Name": "vpc-id", "Values": [vpc_id]},
-                    {
-                        "Name": "group-name",
-                        "Values": [frontend_group_name(name), backend_group_name(self._cluster)],
-                    },
-                ]
-            )["SecurityGroups"],
+            lambda: self._ec2.describe_security_groups(Filters=filters)["SecurityGroups"],
         )
         frontend = backend = None
         for g in groups:

@@ -1,0 +1,183 @@
+"""Crash safety and throttling of the service controller.
+
+For every k, the emulator kills the controller right after its k-th mutating AWS call while
+it creates (or deletes) a Service's load balancer; a fresh replica then finishes the job. No
+AWS resource may be left behind or duplicated, and no finalizer may stay stuck. Then, with
+20% of AWS calls throttled, Services still converge without a storm of calls.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from k8s_aws.sandbox.controllers import aws_environment, controller_manager_spec
+from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws.sandbox.ports import free_port
+from k8s_aws.sandbox.processes import ProcessGroup
+from k8s_aws.sandbox.state import SandboxState
+from k8s_aws.support.deadline import wait_until
+
+from .conftest import emulator_session, kubectl
+from .procfs import alive
+from .test_service_clb import (
+    CLIENT,
+    apply_service,
+    describe_lb,
+    hostname,
+    lb_name,
+    service,
+)
+
+_replicas = itertools.count()
+# A Lease of its own with a short duration: a killed replica's successor waits ~3 s, not 15.
+FAST_LEASE = ("--leader-elect-resource-name=k8s-aws-crash-test",
+              "--leader-elect-lease-duration=3", "--leader-elect-renew-deadline=2",
+              "--leader-elect-retry-period=1")
+
+
+def start_replica(sandbox: SandboxState) -> int:
+    name = f"controller-manager-crash-{next(_replicas)}"
+    spec = controller_manager_spec(
+        name, sandbox.root / "controller-manager.kubeconfig", free_port(),
+        sandbox.root / "calls" / f"{name}.jsonl",
+        aws_environment(sandbox.emulator_url, sandbox.imds_url, sandbox.region), FAST_LEASE,
+    )
+    return ProcessGroup(sandbox.root).start(spec)
+
+
+def stop_replicas(sandbox: SandboxState) -> None:
+    group = ProcessGroup(sandbox.root)
+    for pidfile in group.pidfiles():
+        if pidfile.name.startswith("controller-manager"):
+            group.stop(pidfile)
+
+
+@pytest.fixture(scope="module")
+def controllers_under_test(sandbox: SandboxState) -> Iterator[None]:
+    """Replace the sandbox's replicas with crash-test ones; restore a normal one after."""
+    stop_replicas(sandbox)
+    yield
+    stop_replicas(sandbox)
+    spec = controller_manager_spec(
+        "controller-manager", sandbox.root / "controller-manager.kubeconfig",
+        int(sandbox.controller_manager_url.rsplit(":", 1)[1]),
+        sandbox.root / "calls" / "controller-manager.jsonl",
+        aws_environment(sandbox.emulator_url, sandbox.imds_url, sandbox.region),
+    )
+    ProcessGroup(sandbox.root).start(spec)
+
+
+@pytest.fixture(scope="module")
+def elb(sandbox: SandboxState) -> Any:
+    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
+
+
+def ours_left(ec2: Any, elb: Any, service_key: str) -> list[str]:
+    """Every AWS resource still tagged as this Service's."""
+    left = [
+        g["GroupId"] for g in ec2.describe_security_groups(Filters=[
+            {"Name": "tag:kubernetes.io/service-name", "Values": [service_key]}])["SecurityGroups"]
+    ]
+    names = [d["LoadBalancerName"] for d in
+             elb.describe_load_balancers()["LoadBalancerDescriptions"]]
+    for chunk in range(0, len(names), 20):
+        for entry in elb.describe_tags(LoadBalancerNames=names[chunk:chunk + 20])[
+                "TagDescriptions"]:
+            if {"Key": "kubernetes.io/service-name", "Value": service_key} in entry["Tags"]:
+                left.append(entry["LoadBalancerName"])
+    return left
+
+
+def crash_after(sandbox: SandboxState, control: FidelityControl, k: int) -> int:
+    pid = start_replica(sandbox)
+    control.add_crash_hook(CLIENT, k, pid)
+    return pid
+
+
+def finish_with_fresh_replica(sandbox: SandboxState, pid: int, control: FidelityControl) -> bool:
+    """Wait for the hooked replica to die (True) or to finish without reaching k (False)."""
+    hooks = control.crash_hooks()
+    fired = any(h.fired and h.pid == pid for h in hooks)
+    control.clear_crash_hooks()
+    if fired:
+        wait_until(lambda: not alive(pid), timeout=30, what="the crashed replica gone")
+        ProcessGroup(sandbox.root).stop(
+            next(p for p in ProcessGroup(sandbox.root).pidfiles() if p.pid == pid))
+    start_replica(sandbox)
+    return fired
+
+
+@pytest.mark.usefixtures("controllers_under_test")
+def test_crash_after_every_mutating_call_of_create_and_delete(
+    sandbox: SandboxState, ec2: Any, elb: Any
+) -> None:
+    control = FidelityControl(sandbox.emulator_url)
+    # Warm up: the cluster-wide backend group and node rules exist, so each Service's own
+    # flow is what gets cut.
+    apply_service(sandbox, "crash-warmup")
+    start_replica(sandbox)
+    wait_until(lambda: hostname(sandbox, "crash-warmup"), timeout=60, what="warm-up hostname")
+    stop_replicas(sandbox)
+
+    for phase in ("create", "delete"):
+        for k in itertools.count(1):
+            name = f"crash-{phase}-{k}"
+            if phase == "delete":
+                start_replica(sandbox)
+                apply_service(sandbox, name)
+                wait_until(lambda: hostname(sandbox, name), timeout=60, what=f"{name} ready")
+                stop_replicas(sandbox)
+                pid = crash_after(sandbox, control, k)
+                kubectl(sandbox, "delete", "service", name, "--wait=false")
+                wait_until(lambda: not alive(pid) or service(sandbox, name) is None,
+                           timeout=60, what=f"{name}: crash or deletion")
+            else:
+                pid = crash_after(sandbox, control, k)
+                svc = apply_service(sandbox, name)
+                wait_until(lambda: not alive(pid) or hostname(sandbox, name), timeout=60,
+                           what=f"{name}: crash or hostname")
+            fired = finish_with_fresh_replica(sandbox, pid, control)
+            if phase == "create":
+                wait_until(lambda: hostname(sandbox, name), timeout=90,
+                           what=f"{name} converged after a crash at step {k}")
+                lb = describe_lb(elb, lb_name(svc))
+                assert lb is not None and lb["HealthCheck"]["Target"].startswith("TCP:")
+                assert len(ours_left(ec2, elb, f"default/{name}")) == 2  # one LB, one group
+                kubectl(sandbox, "delete", "service", name, "--wait=false")
+            wait_until(lambda: service(sandbox, name) is None, timeout=90,
+                       what=f"{name} deleted, finalizer not stuck (crash at step {k})")
+            assert ours_left(ec2, elb, f"default/{name}") == [], f"{phase} k={k} leaked"
+            stop_replicas(sandbox)
+            if not fired:
+                break  # k went past the last mutating call: every step was covered
+        assert k >= (3 if phase == "create" else 2)
+
+
+@pytest.mark.usefixtures("controllers_under_test")
+def test_services_converge_with_a_fifth_of_calls_throttled(sandbox: SandboxState) -> None:
+    control = FidelityControl(sandbox.emulator_url)
+    start_replica(sandbox)
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    control.patch_config({"faults": [{"pattern": "*", "kind": "throttle", "rate": 0.2,
+                                      "clients": CLIENT}]})
+    try:
+        names = [f"throttled-{i}" for i in range(5)]
+        for name in names:
+            apply_service(sandbox, name)
+        wait_until(lambda: all(hostname(sandbox, n) for n in names), timeout=180,
+                   what="every Service converged under throttling")
+    finally:
+        control.patch_config({"faults": []})
+    calls = [c for c in control.calls(client=CLIENT) if c.seq > since]
+    throttled = [c for c in calls if c.error in ("Throttling", "RequestLimitExceeded")]
+    assert throttled, "the fault rule throttled nothing: the test would prove nothing"
+    # About 11 calls make a load balancer; retries of the throttled fifth stay bounded.
+    assert len(calls) <= 5 * 11 * 2, f"{len(calls)} calls for 5 load balancers"
+    for name in names:
+        kubectl(sandbox, "delete", "service", name, "--wait=false")
+    wait_until(lambda: all(service(sandbox, n) is None for n in names), timeout=120,
+               what="throttled Services deleted")
