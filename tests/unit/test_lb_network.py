@@ -50,7 +50,7 @@ def test_an_existing_load_balancer_keeps_its_working_subnets() -> None:
 
 
 def test_no_subnet_says_which_tags_to_set() -> None:
-    with pytest.raises(NoSubnets, match="kubernetes.io/role/elb=1"):
+    with pytest.raises(NoSubnets, match=r"kubernetes\.io/role/elb=1"):
         select_subnets([subnet("subnet-p", "a", False, OWNED)], C, internal=False)
 
 
