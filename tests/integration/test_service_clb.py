@@ -294,3 +294,42 @@ def test_drift_is_found_by_a_fleet_sweep_and_repaired(
         return bool(now and now["ListenerDescriptions"]) and len(rules) == 2
 
     wait_until(repaired, timeout=60, what="the listener and the group's rules restored")
+
+
+def test_a_matching_load_balancer_is_adopted_without_a_changing_call(
+    sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
+) -> None:
+    # Someone (the reference provider) made this Service's ELB already, with its name and tags.
+    svc = apply_service(sandbox, "adopted", type="NodePort")
+    name, node_port = lb_name(svc), svc["spec"]["ports"][0]["nodePort"]
+    tags = [{"Key": "kubernetes.io/cluster/itest", "Value": "owned"},
+            {"Key": "kubernetes.io/service-name", "Value": "default/adopted"}]
+    frontend = ec2.create_security_group(
+        GroupName=f"k8s-elb-{name}", Description="made by the reference provider",
+        VpcId=sandbox.world.vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=frontend, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+        {"IpProtocol": "icmp", "FromPort": 3, "ToPort": 4, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    backend = ec2.describe_security_groups(Filters=[
+        {"Name": "group-name", "Values": ["k8s-aws-itest-lb-backends"]}])["SecurityGroups"][0]
+    public = sorted(sid for n, sid in sandbox.world.subnets.items() if "-public-" in n)
+    elb.create_load_balancer(
+        LoadBalancerName=name, Subnets=public, SecurityGroups=[frontend, backend["GroupId"]],
+        Listeners=[{"Protocol": "TCP", "LoadBalancerPort": 80, "InstanceProtocol": "TCP",
+                    "InstancePort": node_port}], Tags=tags)
+    elb.configure_health_check(LoadBalancerName=name, HealthCheck={
+        "Target": f"TCP:{node_port}", "Interval": 10, "Timeout": 5, "HealthyThreshold": 2,
+        "UnhealthyThreshold": 6})
+    instances = [n["spec"]["providerID"].rsplit("/", 1)[1]
+                 for n in kubectl_json(sandbox, "get", "nodes")["items"]
+                 if n["spec"].get("providerID")]
+    elb.register_instances_with_load_balancer(
+        LoadBalancerName=name, Instances=[{"InstanceId": i} for i in instances])
+    dns = describe_lb(elb, name)["DNSName"]  # type: ignore[index]
+
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    apply_service(sandbox, "adopted", type="LoadBalancer")
+    assert wait_until(lambda: hostname(sandbox, "adopted"), timeout=60, what="adoption") == dns
+    changing = [c.action for c in control.calls(client=CLIENT) if c.seq > since and c.mutating]
+    assert changing == [], f"adoption changed AWS: {changing}"
