@@ -1,6 +1,6 @@
 import pytest
 
-from k8s_aws.config.cloudconfig import CloudConfigError, parse_cloud_config
+from k8s_aws.config.cloudconfig import CloudConfigError, ignored_settings, parse_cloud_config
 
 FULL = """
 ; the reference provider's format
@@ -92,3 +92,11 @@ def test_invalid_config_names_the_key_and_allowed_values(text: str, message: str
     with pytest.raises(CloudConfigError) as info:
         parse_cloud_config(text)
     assert message in str(info.value)
+
+
+def test_keys_without_a_feature_are_reported_not_silently_ignored() -> None:
+    reasons = ignored_settings(parse_cloud_config(FULL))
+    assert any(r.startswith("ElbSecurityGroup:") for r in reasons)
+    assert any(r.startswith("RouteTableID:") for r in reasons)
+    assert not any(r.startswith("Region") or r.startswith("VPC") for r in reasons)
+    assert ignored_settings(parse_cloud_config("[Global]\nRegion = us-west-2\n")) == []

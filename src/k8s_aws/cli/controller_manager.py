@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import uuid
@@ -12,7 +13,12 @@ import click
 
 from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.session import AwsSettings, override_endpoints
-from k8s_aws.config.cloudconfig import CloudConfig, CloudConfigError, parse_cloud_config
+from k8s_aws.config.cloudconfig import (
+    CloudConfig,
+    CloudConfigError,
+    ignored_settings,
+    parse_cloud_config,
+)
 from k8s_aws.controllers.bootstrap import resolve_placement
 from k8s_aws.controllers.manager import ControllerManager
 from k8s_aws.controllers.settings import (
@@ -107,6 +113,9 @@ def controller_manager(
     metrics_host, metrics_port = _bind_address(metrics_bind_address)
     config = load_cloud_config(cloud_config)
     logs.configure(log_level)
+    for reason in ignored_settings(config):
+        logging.getLogger("k8s_aws.cloudconfig").warning("cloud config key not acted on: %s",
+                                                          reason)
     base_aws = AwsSettings(
         region=region or config.region or "us-east-1",
         app_id="k8s-aws-controller-manager",

@@ -223,3 +223,31 @@ def parse_cloud_config(text: str) -> CloudConfig:
                 f'line {line}: unknown section [{shown}]; allowed: [Global], [ServiceOverride "N"]'
             )
     return CloudConfig(**global_values, overrides=tuple(overrides))
+
+
+# Keys accepted for compatibility whose feature k8s-aws does not have (yet), and why.
+NOT_ACTED_ON = {
+    "zone": "Zone: the zone comes from each node's instance",
+    "subnet_id": "SubnetID: load balancer subnets are discovered by tags or annotation",
+    "route_table_id": "RouteTableID: k8s-aws has no route controller yet",
+    "elb_security_group": (
+        "ElbSecurityGroup: every load balancer gets its own frontend group plus the "
+        "cluster's backend group"
+    ),
+    "disable_security_group_ingress": (
+        "DisableSecurityGroupIngress: node groups always get the single backend-group rule"
+    ),
+    "health_probe_mode": (
+        "ClusterServiceLoadBalancerHealthProbeMode: health checks follow the Service"
+    ),
+    "nlb_security_group_mode": "NLBSecurityGroupMode: k8s-aws has no NLB support yet",
+}
+
+
+def ignored_settings(config: CloudConfig) -> list[str]:
+    """The keys set in `config` that change nothing in k8s-aws, each with the reason."""
+    defaults = CloudConfig()
+    return [
+        reason for field_name, reason in NOT_ACTED_ON.items()
+        if getattr(config, field_name) != getattr(defaults, field_name)
+    ]
