@@ -28,7 +28,7 @@ sandbox-down: deps
 	$(BIN)/k8s-aws sandbox down --dir $(SANDBOX_DIR)
 
 lint: deps
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

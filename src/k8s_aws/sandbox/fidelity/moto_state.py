@@ -1,0 +1,272 @@
+"""Where the fidelity layer meets moto's internals: backends, read-outs, and five patches.
+
+The fidelity layer runs in the emulator's process and keeps AWS's transitional states in
+moto's own objects, so every describe, filter and waiter sees them. Where moto computes a
+value instead of storing it (a volume's status, a modification's state, a snapshot's
+progress, an ELBv2 load balancer activating itself on the first describe, target health),
+a patch lets an attribute set by the fidelity layer win; unset, moto behaves as shipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from moto.core.utils import utcnow as moto_utcnow
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_block_store import (
+    EBSBackend,
+    Snapshot,
+    Volume,
+    VolumeModification,
+)
+from moto.ec2.models.instance_types import INSTANCE_TYPES
+from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.elb.models import elb_backends
+from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.iam.models import get_account_id_from
+
+from k8s_aws.sandbox.fidelity.ebs_rules import AttachLimit, InstanceFacts, VolumeFacts
+from k8s_aws.sandbox.fidelity.network_rules import RuleCounts
+from k8s_aws.sandbox.fidelity.request import AwsRequest
+
+PREFIX = "_k8s_aws_"
+_patched = {"done": False}
+# Set by the middleware: when the fidelity layer enforces the rules-per-group limit (with a
+# configurable value), moto's own fixed 60 must not refuse first.
+rule_limit = {"owned": False}
+
+
+def set_override(obj: Any, name: str, value: Any) -> None:
+    obj.__dict__[PREFIX + name] = value
+
+
+def clear_override(obj: Any, name: str) -> None:
+    obj.__dict__.pop(PREFIX + name, None)
+
+
+def utcnow() -> Any:
+    """The emulator's clock, for timestamps it serializes (naive UTC)."""
+    return moto_utcnow()
+
+
+def override(obj: Any, name: str) -> Any:
+    return obj.__dict__.get(PREFIX + name)
+
+
+def _overridable(cls: type[Any], name: str) -> None:
+    original = getattr(cls, name)
+
+    def getter(self: Any) -> Any:
+        value = self.__dict__.get(PREFIX + name)
+        return original.fget(self) if value is None else value
+
+    setattr(cls, name, property(getter, doc=original.__doc__))
+
+
+def install_patches() -> None:
+    """Patch moto's model classes once per process; each patch is inert until used."""
+    if _patched["done"]:
+        return
+    _overridable(Volume, "status")
+    _overridable(VolumeModification, "modification_state")
+    _overridable(VolumeModification, "progress")
+    _overridable(Snapshot, "progress")
+
+    activate = FakeLoadBalancer.activate
+
+    def hold_while_provisioning(self: Any) -> None:
+        if not override(self, "provisioning"):
+            activate(self)
+
+    FakeLoadBalancer.activate = hold_while_provisioning  # type: ignore[method-assign]
+
+    health_for = FakeTargetGroup.health_for
+
+    def draining_health(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+        draining = override(self, "draining") or {}
+        entry = self.targets.get(target["Id"])
+        if target["Id"] in draining and entry is not None:
+            return FakeHealthStatus(
+                entry["Id"], entry["Port"], self.health_check_port, "draining",
+                "Target.DeregistrationInProgress", "Target deregistration is in progress",
+            )
+        return health_for(self, target, ec2_backend)
+
+    FakeTargetGroup.health_for = draining_health  # type: ignore[method-assign]
+
+    verify = SecurityGroupBackend._verify_group_will_respect_rule_count_limit
+
+    def rule_count(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not rule_limit["owned"]:
+            verify(self, *args, **kwargs)
+
+    SecurityGroupBackend._verify_group_will_respect_rule_count_limit = rule_count  # type: ignore[method-assign]
+
+    detach = EBSBackend.detach_volume
+
+    def detach_without_instance(self: Any, volume_id: str, instance_id: str | None,
+                                device_path: str | None) -> Any:
+        # InstanceId is optional in AWS; moto crashes without it.
+        volume = self.volumes.get(volume_id)
+        if not instance_id and volume is not None and volume.attachment is not None:
+            instance_id = volume.attachment.instance.id
+        return detach(self, volume_id, instance_id or "", device_path or "")
+
+    EBSBackend.detach_volume = detach_without_instance  # type: ignore[method-assign]
+    _patched["done"] = True
+
+
+def account_for(request: AwsRequest, environ: Mapping[str, Any]) -> str:
+    """The account moto files this request under (its own rules, in its order)."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    header = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if header:
+        return str(header)
+    return str(get_account_id_from(request.access_key))
+
+
+class Backends:
+    """moto's backends for one account and region."""
+
+    def __init__(self, account: str, region: str) -> None:
+        self.account = account
+        self.region = region
+
+    @property
+    def ec2(self) -> Any:
+        return ec2_backends[self.account][self.region]
+
+    @property
+    def elb(self) -> Any:
+        return elb_backends[self.account][self.region]
+
+    @property
+    def elbv2(self) -> Any:
+        return elbv2_backends[self.account][self.region]
+
+
+# --- EBS -----------------------------------------------------------------------------------
+
+
+def volume_facts(ec2: Any, volume_id: str) -> VolumeFacts | None:
+    volume = ec2.volumes.get(volume_id)
+    if volume is None:
+        return None
+    attachment = volume.attachment
+    return VolumeFacts(
+        id=volume.id,
+        zone=volume.zone.name if volume.zone else "",
+        state=volume.status,
+        attached_to=attachment.instance.id if attachment else None,
+        attachment_state=attachment.status if attachment else None,
+    )
+
+
+def instance_facts(ec2: Any, instance_id: str) -> InstanceFacts | None:
+    instance = next((i for i in ec2.all_instances() if i.id == instance_id), None)
+    if instance is None:
+        return None
+    return InstanceFacts(
+        id=instance.id,
+        zone=instance.placement.zone,
+        devices=frozenset(instance.block_device_mapping),
+        volumes=len(instance.block_device_mapping),
+        interfaces=len(instance.nics),
+        limit=attach_limit(instance.instance_type),
+    )
+
+
+def attach_limit(instance_type: str) -> AttachLimit | None:
+    """EBS attachments the type allows, from the emulator's DescribeInstanceTypes data."""
+    ebs = INSTANCE_TYPES.get(instance_type, {}).get("EbsInfo", {})
+    maximum = ebs.get("MaximumEbsAttachments")
+    if not isinstance(maximum, int):
+        return None
+    return AttachLimit(maximum=maximum, shared=ebs.get("AttachmentLimitType") != "dedicated")
+
+
+# --- Security groups and network interfaces --------------------------------------------------
+
+
+def find_group(ec2: Any, group_id: str, group_name: str) -> Any:
+    if group_id:
+        return ec2.get_security_group_from_id(group_id)
+    if group_name:
+        return ec2.get_security_group_by_name_or_id(group_name)
+    return None
+
+
+def _all_groups(ec2: Any) -> Iterator[Any]:
+    for groups in list(ec2.groups.values()):
+        yield from list(groups.values())
+
+
+def group_dependents(ec2: Any, group_id: str) -> list[str]:
+    """What keeps a security group from being deleted: other groups' rules, ENIs, VMs."""
+    found: list[str] = []
+    for group in _all_groups(ec2):
+        if group.id == group_id:
+            continue
+        for rule in [*group.ingress_rules, *group.egress_rules]:
+            if (rule.source_group or {}).get("GroupId") == group_id:
+                found.append(group.id)
+                break
+    for eni in list(ec2.enis.values()):
+        groups = eni.group_set
+        if eni.instance is not None and eni.instance.state == "terminated":
+            if eni.device_index == 0:
+                continue  # AWS deletes a VM's primary interface with the VM
+            groups = eni._group_set  # a detached secondary interface keeps only its own
+        if any(g.id == group_id for g in groups):
+            found.append(eni.id)
+    for instance in ec2.all_instances():
+        if instance.state != "terminated" and any(
+            g.id == group_id for g in instance.security_groups or []
+        ):
+            found.append(instance.id)
+    return found
+
+
+def rule_counts(group: Any, egress: bool) -> RuleCounts:
+    rules = group.egress_rules if egress else group.ingress_rules
+    ipv6 = sum(1 for r in rules if r.cidr_ipv6)
+    either = sum(1 for r in rules if r.source_group or r.prefix_list_id)
+    return RuleCounts(ipv4=len(rules) - ipv6, ipv6=ipv6 + either)
+
+
+def create_interface(ec2: Any, subnet_id: str, group_ids: list[str], description: str) -> str:
+    eni = ec2.create_network_interface(
+        subnet=subnet_id, private_ip_address=None, group_ids=group_ids or None,
+        description=description,
+    )
+    set_interface_groups(ec2, eni.id, group_ids)
+    eni.requester_managed = True
+    eni.requester_id = "amazon-elb"
+    eni.status = "in-use"
+    return str(eni.id)
+
+
+def set_interface_groups(ec2: Any, eni_id: str, group_ids: list[str]) -> None:
+    eni = ec2.enis.get(eni_id)
+    if eni is not None:
+        groups = [ec2.get_security_group_from_id(g) for g in group_ids]
+        eni._group_set = [g for g in groups if g is not None]
+
+
+def delete_interface(ec2: Any, eni_id: str) -> None:
+    ec2.enis.pop(eni_id, None)
+
+
+def load_balancer_placements(backends: Backends) -> dict[str, tuple[str, list[str], list[str]]]:
+    """Every load balancer as key -> (interface description, subnet ids, security group ids)."""
+    found: dict[str, tuple[str, list[str], list[str]]] = {}
+    for name, lb in list(backends.elb.load_balancers.items()):
+        found[f"elb/{name}"] = (f"ELB {name}", list(lb.subnets), list(lb.security_groups))
+    for arn, lb in list(backends.elbv2.load_balancers.items()):
+        kind = "net" if lb.type == "network" else "app"
+        description = f"ELB {kind}/{lb.name}/{arn.rsplit('/', 1)[-1]}"
+        found[arn] = (description, [s.id for s in lb.subnets], list(lb.security_groups or []))
+    return found

@@ -1,0 +1,125 @@
+"""ELBv2: provisioning before active, draining targets, idempotent creates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from k8s_aws.sandbox.fidelity.control import FidelityControl
+
+from .conftest import LONG, Aws, World, error_of
+
+
+@pytest.fixture
+def elbv2(aws: Aws) -> Any:
+    return aws.client("elbv2")
+
+
+def create_nlb(elbv2: Any, world: World, name: str = "n1", **extra: Any) -> dict[str, Any]:
+    answer = elbv2.create_load_balancer(Name=name, Type="network", Scheme="internal",
+                                        Subnets=sorted(world.subnets.values()), **extra)
+    return dict(answer["LoadBalancers"][0])
+
+
+def lb_state(elbv2: Any, arn: str) -> str:
+    found = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
+    return str(found["State"]["Code"])
+
+
+def test_a_load_balancer_is_provisioning_then_active(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    created = create_nlb(elbv2, world)
+    assert created["State"]["Code"] == "provisioning"
+    assert lb_state(elbv2, created["LoadBalancerArn"]) == "provisioning"
+    assert elbv2.describe_load_balancers()["LoadBalancers"][0]["State"]["Code"] == "provisioning"
+    control.advance(LONG)
+    assert lb_state(elbv2, created["LoadBalancerArn"]) == "active"
+
+
+def test_same_settings_give_the_same_load_balancer(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    first = create_nlb(elbv2, world, Tags=[{"Key": "a", "Value": "1"}])
+    again = create_nlb(elbv2, world)  # tags are not settings
+    assert again["LoadBalancerArn"] == first["LoadBalancerArn"]
+    assert len(elbv2.describe_load_balancers()["LoadBalancers"]) == 1
+    control.advance(LONG)
+    assert create_nlb(elbv2, world)["State"]["Code"] == "active"
+
+
+def test_same_name_other_settings_is_a_duplicate(elbv2: Any, world: World) -> None:
+    create_nlb(elbv2, world)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name="n1", Type="network", Scheme="internet-facing",
+                                   Subnets=sorted(world.subnets.values()))
+    assert error_of(excinfo) == ("DuplicateLoadBalancerName", 400)
+    assert len(elbv2.describe_load_balancers()["LoadBalancers"]) == 1
+
+
+def create_group(elbv2: Any, world: World, port: int = 30080) -> str:
+    return str(elbv2.create_target_group(
+        Name="k8s-default-web-0123456789", Protocol="TCP", Port=port, VpcId=world.vpc,
+        TargetType="instance")["TargetGroups"][0]["TargetGroupArn"])
+
+
+def test_target_groups_and_listeners_are_idempotent(elbv2: Any, world: World) -> None:
+    balancer = create_nlb(elbv2, world)["LoadBalancerArn"]
+    group = create_group(elbv2, world)
+    assert create_group(elbv2, world) == group
+    with pytest.raises(ClientError) as excinfo:
+        create_group(elbv2, world, port=30081)
+    assert error_of(excinfo) == ("DuplicateTargetGroupName", 400)
+    listener: dict[str, Any] = {"LoadBalancerArn": balancer, "Protocol": "TCP", "Port": 80,
+                                "DefaultActions": [{"Type": "forward",
+                                                    "TargetGroupArn": group}]}
+    first = elbv2.create_listener(**listener)["Listeners"][0]["ListenerArn"]
+    assert elbv2.create_listener(**listener)["Listeners"][0]["ListenerArn"] == first
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_listener(**{**listener, "Protocol": "UDP"})
+    assert error_of(excinfo) == ("DuplicateListener", 400)
+    assert len(elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]) == 1
+
+
+def health(elbv2: Any, group: str) -> dict[str, str]:
+    found = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    return {t["Target"]["Id"]: t["TargetHealth"]["State"] for t in found}
+
+
+def test_a_deregistered_target_drains(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    group = create_group(elbv2, world)
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    assert health(elbv2, group) == {world.instance: "healthy"}
+    elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    assert health(elbv2, group) == {world.instance: "draining"}
+    reason = elbv2.describe_target_health(TargetGroupArn=group)[
+        "TargetHealthDescriptions"][0]["TargetHealth"]["Reason"]
+    assert reason == "Target.DeregistrationInProgress"
+    control.advance(LONG)
+    assert health(elbv2, group) == {}
+
+
+def test_registering_a_draining_target_again_keeps_it(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    group = create_group(elbv2, world)
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    control.advance(LONG)
+    assert health(elbv2, group) == {world.instance: "healthy"}
+
+
+def test_draining_lasts_at_most_the_deregistration_delay(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    group = create_group(elbv2, world)
+    elbv2.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    assert health(elbv2, group) == {}
