@@ -26,6 +26,9 @@ class InstanceRecord:
     public_ipv4: str = ""
     interfaces: tuple[InterfaceRecord, ...] = ()
     tags: tuple[tuple[str, str], ...] = field(default=())
+    # (device name, volume id) of the block device mappings; the root device's name.
+    block_devices: tuple[tuple[str, str], ...] = field(default=())
+    root_device: str = ""
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)
