@@ -62,6 +62,7 @@ class VolumeParameters:
     pvc_name: str = ""
     pvc_namespace: str = ""
     pv_name: str = ""
+    raw: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 def _int(key: str, value: str, minimum: int = 1) -> int:
@@ -162,6 +163,7 @@ def parse_parameters(raw: Mapping[str, str]) -> VolumeParameters:
         pvc_name=values.get(PVC_NAME, ""),
         pvc_namespace=values.get(PVC_NAMESPACE, ""),
         pv_name=values.get(PV_NAME, ""),
+        raw=dict(raw),
     )
 
 

@@ -4,6 +4,7 @@ instance id, zone topology, attach limit) and NodeGetCapabilities; the rest UNIM
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import grpc
@@ -14,13 +15,20 @@ from k8s_aws.volumes import topology
 from k8s_aws.volumes.csi.backend import Backend
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
 from k8s_aws.volumes.csi.publish import node_capacity
-from k8s_aws.volumes.csi.status import Fail, rpc
+from k8s_aws.volumes.csi.status import Fail, require, rpc
 
 log = logging.getLogger("k8s_aws.csi.node")
 
 
 def _later(what: str) -> Fail:
     return Fail(grpc.StatusCode.UNIMPLEMENTED, f"{what}: the node service is not built yet")
+
+
+def _not_mounted(path: str) -> None:
+    """This node service mounts nothing yet, so undoing a mount is done, unless something
+    else is mounted there: that it must not touch."""
+    if os.path.ismount(path):
+        raise _later(f"{path} is a mount point; unmounting")
 
 
 class Node(csi_pb2_grpc.NodeServicer):  # type: ignore[misc]
@@ -63,7 +71,9 @@ class Node(csi_pb2_grpc.NodeServicer):  # type: ignore[misc]
 
     @rpc
     async def NodeUnstageVolume(self, request: Any, context: Any) -> Any:
-        raise _later("NodeUnstageVolume")
+        require(request.volume_id, "volume_id")
+        _not_mounted(require(request.staging_target_path, "staging_target_path"))
+        return csi_pb2.NodeUnstageVolumeResponse()
 
     @rpc
     async def NodePublishVolume(self, request: Any, context: Any) -> Any:
@@ -71,7 +81,9 @@ class Node(csi_pb2_grpc.NodeServicer):  # type: ignore[misc]
 
     @rpc
     async def NodeUnpublishVolume(self, request: Any, context: Any) -> Any:
-        raise _later("NodeUnpublishVolume")
+        require(request.volume_id, "volume_id")
+        _not_mounted(require(request.target_path, "target_path"))
+        return csi_pb2.NodeUnpublishVolumeResponse()
 
     @rpc
     async def NodeGetVolumeStats(self, request: Any, context: Any) -> Any:

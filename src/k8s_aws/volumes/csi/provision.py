@@ -4,29 +4,60 @@ until the volume is available."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 
 import grpc
 
 from k8s_aws.cloud.ebs import CreateRequest
+from k8s_aws.cloud.errors import Conflict
 from k8s_aws.model.volume import VolumeRecord
 from k8s_aws.support.deadline import poll_until
 from k8s_aws.volumes import topology
 from k8s_aws.volumes.csi import capabilities
 from k8s_aws.volumes.csi.backend import Backend
+from k8s_aws.volumes.csi.modify import parse_mutable
 from k8s_aws.volumes.csi.proto import csi_pb2
 from k8s_aws.volumes.csi.status import Fail, not_found, require
-from k8s_aws.volumes.parameters import parse_parameters
+from k8s_aws.volumes.parameters import VolumeParameters, parse_parameters
 from k8s_aws.volumes.sizing import GIB, VolumeSpec, plan_volume
 from k8s_aws.volumes.tags import volume_tags
 
 log = logging.getLogger("k8s_aws.csi.provision")
+MAX_TOKEN_GENERATIONS = 8
 
 
-def client_token(name: str) -> str:
+def client_token(name: str, generation: int = 0) -> str:
     """EC2's idempotency token (at most 64 ASCII characters) derived from the CSI name."""
-    return hashlib.sha256(name.encode()).hexdigest()
+    seed = name if generation == 0 else f"{name}#{generation}"
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def with_mutable(params: VolumeParameters, mutable: dict[str, str]) -> VolumeParameters:
+    """A VolumeAttributesClass's parameters (type, iops, throughput) override the class's."""
+    change = parse_mutable(mutable)
+    return parse_parameters({
+        **params.raw,
+        **({"type": change.volume_type} if change.volume_type else {}),
+        **({"iops": str(change.iops)} if change.iops else {}),
+        **({"throughput": str(change.throughput)} if change.throughput else {}),
+    }) if mutable else params
+
+
+async def _create(backend: Backend, name: str, request: CreateRequest) -> VolumeRecord:
+    """Token generations: EC2 refuses the token of a deleted volume, and a CSI name may come
+    back after its volume was deleted. Deterministic, so a retry after a crash replays."""
+    for generation in range(MAX_TOKEN_GENERATIONS):
+        try:
+            return await backend.volumes.create(
+                dataclasses.replace(request, client_token=client_token(name, generation)))
+        except Conflict as exc:
+            if exc.code != "IdempotentParameterMismatch":
+                raise
+            log.info("client token %d of %s already used: %s", generation, name, exc)
+    raise Fail(grpc.StatusCode.ALREADY_EXISTS,
+               f"volume {name}: every client token is taken by other parameters")
 
 
 def _segments(topologies: object) -> list[dict[str, str]]:
@@ -83,6 +114,7 @@ async def create_volume(backend: Backend,
     name = require(request.name, "name")
     capabilities.check(request.volume_capabilities)
     params = parse_parameters(dict(request.parameters))
+    params = with_mutable(params, dict(request.mutable_parameters))
     snapshot_id, snapshot_gib = await _source_snapshot(backend, request)
     spec = plan_volume(params, request.capacity_range.required_bytes,
                        request.capacity_range.limit_bytes, snapshot_gib)
@@ -94,9 +126,9 @@ async def create_volume(backend: Backend,
         volume = await backend.volumes.find_by_name(name)
         if volume is None:
             tags = volume_tags(name, settings.cluster_name, params, dict(settings.extra_tags))
-            volume = await backend.volumes.create(CreateRequest(
+            volume = await _create(backend, name, CreateRequest(
                 zone=zone, size_gib=spec.size_gib, volume_type=spec.volume_type, tags=tags,
-                client_token=client_token(name), iops=spec.iops, throughput=spec.throughput,
+                client_token="", iops=spec.iops, throughput=spec.throughput,
                 encrypted=spec.encrypted, kms_key_id=spec.kms_key_id, snapshot_id=snapshot_id,
             ))
             log.info("created %s for %s in %s (%s GiB %s)", volume.id, name, zone,
