@@ -29,7 +29,7 @@ def driver(sandbox: SandboxState, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def _code(error: Any) -> grpc.StatusCode:
-    return error.code()  # type: ignore[no-any-return]
+    return error.code()
 
 
 def test_concurrent_publish_of_one_volume_is_aborted(driver: Driver, sandbox: SandboxState

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
 from k8s_aws.sandbox.state import SandboxState
+from k8s_aws.volumes.csi.proto import csi_pb2
 
 from .csi import Driver, start_driver, stop_driver, volumes_named
 
@@ -99,8 +99,6 @@ def test_tags_identity_cluster_metadata_and_tag_specifications(
 
 def test_preferred_zone_first_and_both_topology_keys(driver: Driver, ec2: Any,
                                                       sandbox: SandboxState) -> None:
-    from k8s_aws.volumes.csi.proto import csi_pb2
-
     zone = f"{sandbox.region}c"
     requirement = csi_pb2.TopologyRequirement(
         requisite=[csi_pb2.Topology(segments={"topology.ebs.csi.aws.com/zone": z})
