@@ -8,6 +8,7 @@ calls per round. Every error leaves here translated (errors.py).
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,7 @@ class EbsVolumes:
         self._by_name: Batcher[str, VolumeRecord] = Batcher(
             self._describe_names, MAX_VOLUME_BATCH, batch_idle, batch_max_wait)
         self._types: dict[str, InstanceTypeRecord] = {}
+        self._types_lock = asyncio.Lock()
 
     async def _describe(self, filters: list[dict[str, Any]]) -> list[VolumeRecord]:
         def run() -> list[dict[str, Any]]:
@@ -168,6 +170,10 @@ class EbsVolumes:
 
     async def instance_type(self, name: str) -> InstanceTypeRecord:
         """EBS attachment facts of an instance type; read once (they never change)."""
+        async with self._types_lock:
+            return await self._instance_type(name)
+
+    async def _instance_type(self, name: str) -> InstanceTypeRecord:
         if name not in self._types:
             raw = await call(self._executor, "ec2", "DescribeInstanceTypes",
                              lambda: self._ec2.describe_instance_types(InstanceTypes=[name]))
