@@ -99,7 +99,7 @@ def main() -> None:
                AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
     emulator = subprocess.Popen(
         [sys.executable, "-m", "k8s_aws.sandbox.emulator", "--port", str(port)], env=env,
-        stdout=open(work / "emulator.log", "wb"), stderr=subprocess.STDOUT)
+        stdout=open(work / "emulator.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
     driver = None
     try:
         wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/_k8s_aws/config"),
@@ -118,7 +118,8 @@ def main() -> None:
              f"--endpoint=unix://{socket_path}", "--mode=controller", f"--zone={ZONE}",
              f"--region={REGION}", "--cluster-name=bench", f"--call-log={work / 'calls.jsonl'}",
              "--log-level=warning"],
-            env=env, stdout=open(work / "driver.log", "wb"), stderr=subprocess.STDOUT)
+            env=env, stdout=open(work / "driver.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT)
         wait_for(socket_path.exists, "the driver's socket")
         rss_idle = rss_mb(driver.pid)[0]
         started = time.monotonic()
