@@ -1,5 +1,6 @@
 """Node service, minimal until the node side is built (a later issue): NodeGetInfo (node id =
-instance id, zone topology, attach limit) and NodeGetCapabilities; the rest UNIMPLEMENTED."""
+instance id, zone topology, attach limit), NodeGetCapabilities, and NodeUnpublish / NodeUnstage
+of a path where nothing is mounted (OK: csi-sanity's cleanup calls them); the rest UNIMPLEMENTED."""
 
 from __future__ import annotations
 
