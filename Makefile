@@ -9,17 +9,22 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries lint test unit
+.PHONY: sandbox sandbox-down deps binaries csi-stubs lint test unit
 
 $(BIN)/.deps-stamp: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
 
-deps: $(BIN)/.deps-stamp
+deps: $(BIN)/.deps-stamp csi-stubs
+
+# The CSI gRPC stubs, generated from csi.proto of the pinned Go module (gitignored).
+csi-stubs: $(BIN)/.deps-stamp
+	$(BIN)/python -m k8s_aws.sandbox.csiproto src
 
 binaries: deps
 	$(BIN)/python -m k8s_aws.sandbox.binaries
+	$(BIN)/python -m k8s_aws.sandbox.binaries csi-sanity
 
 sandbox: binaries
 	$(BIN)/k8s-aws sandbox up --dir $(SANDBOX_DIR) --nodes $(NODES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from k8s_aws.cli.controller_manager import controller_manager
+from k8s_aws.cli.csi_driver import csi_driver
 from k8s_aws.cli.plan import plan
 from k8s_aws.cli.sandbox import sandbox
 from k8s_aws.support import netguard
@@ -18,6 +19,7 @@ def cli() -> None:
 
 cli.add_command(controller_manager)
 cli.add_command(plan)
+cli.add_command(csi_driver)
 cli.add_command(sandbox)
 
 

@@ -52,6 +52,11 @@ def instance_record(raw: dict[str, Any]) -> InstanceRecord:
         tags=tuple((t["Key"], t["Value"]) for t in raw.get("Tags", [])),
         vpc_id=raw.get("VpcId", ""),
         security_groups=tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
+        block_devices=tuple(
+            (b["DeviceName"], b.get("Ebs", {}).get("VolumeId", ""))
+            for b in raw.get("BlockDeviceMappings", [])
+        ),
+        root_device=raw.get("RootDeviceName", ""),
     )
 
 
@@ -128,6 +133,11 @@ class InstanceDirectory:
         if cached is not None:
             return cached
         return await self._by_id.get(instance_id)
+
+    def forget(self, instance_id: InstanceId | str) -> None:
+        """Drop a cached record known to be stale (e.g. its block devices changed)."""
+        self._cache.drop(InstanceId(instance_id))
+        self._fetched_at.pop(InstanceId(instance_id), None)
 
     async def find_by_private_dns(
         self, names: Iterable[str], max_age: float | None = None

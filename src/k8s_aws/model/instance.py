@@ -28,6 +28,9 @@ class InstanceRecord:
     tags: tuple[tuple[str, str], ...] = field(default=())
     vpc_id: str = ""
     security_groups: tuple[str, ...] = ()
+    # (device name, volume id) of the block device mappings; the root device's name.
+    block_devices: tuple[tuple[str, str], ...] = field(default=())
+    root_device: str = ""
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)

@@ -90,3 +90,28 @@ def _kubectl(kubectl: Path, kubeconfig: Path, *args: str) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout
+
+
+def csi_driver_spec(
+    name: str, socket: Path, call_log: Path, aws_env: dict[str, str], cluster: str
+) -> ProcessSpec:
+    """The CSI driver's controller as it runs on the control VM: identity, zone and
+    credentials from IMDS, endpoints from the environment; the sidecars would talk to
+    `socket`."""
+    env = dict(aws_env)
+    env.update(
+        {
+            "AWS_EC2_METADATA_DISABLED": "false",
+            netguard.ENV_FLAG: os.environ.get(netguard.ENV_FLAG, "1"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return ProcessSpec(
+        name=name,
+        argv=(
+            sys.executable, "-m", "k8s_aws.cli.main", "csi-driver",
+            f"--endpoint=unix://{socket}", "--mode=controller",
+            f"--cluster-name={cluster}", f"--call-log={call_log}",
+        ),
+        env=env,
+    )

@@ -15,6 +15,7 @@ from k8s_aws.sandbox import binaries, controlplane
 from k8s_aws.sandbox.controllers import (
     aws_environment,
     controller_manager_spec,
+    csi_driver_spec,
     install_rbac,
     service_account_kubeconfig,
 )
@@ -300,6 +301,12 @@ def _start_controllers(
             root / "calls" / "controller-manager.jsonl", aws_env,
         ),
         lambda: _http_ok(f"{state.controller_manager_url}/readyz", "ok"),
+    )
+    csi_socket = root / "csi" / "csi.sock"
+    starter.start(
+        csi_driver_spec("csi-driver", csi_socket, root / "calls" / "csi-driver.jsonl", aws_env,
+                        state.cluster),
+        csi_socket.is_socket,
     )
     _say("waiting for the controller-manager to initialize the nodes")
 

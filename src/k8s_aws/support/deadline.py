@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,4 +40,27 @@ def wait_until(
             detail = f" (last error: {last_error})" if last_error else ""
             raise DeadlineExceeded(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
         time.sleep(interval)
+        interval = min(interval * 1.5, max_interval)
+
+
+async def poll_until(
+    fetch: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.25,
+    max_interval: float = 2.0,
+) -> T:
+    """Await `fetch()` until `done(value)`, backing off; DeadlineExceeded names `what`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await fetch()
+        if done(value):
+            return value
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise DeadlineExceeded(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(min(interval, remaining))
         interval = min(interval * 1.5, max_interval)

@@ -1,0 +1,198 @@
+"""EBS volumes for the CSI driver: create, batched describes, attach, detach, modify.
+
+Reads by id and by `CSIVolumeName` go through batchers (one DescribeVolumes per up to 500
+keys arriving together, filtered so an unknown key is just absent instead of failing the
+call); waits poll through the same batchers, so 200 volumes waiting together cost a few
+calls per round. Every error leaves here translated (errors.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from k8s_aws.cloud.aio import call
+from k8s_aws.cloud.errors import NotFound
+from k8s_aws.model.volume import (
+    AttachmentRecord,
+    InstanceTypeRecord,
+    ModificationRecord,
+    VolumeId,
+    VolumeRecord,
+)
+from k8s_aws.support.batcher import Batcher
+
+MAX_VOLUME_BATCH = 500
+NAME_TAG = "CSIVolumeName"
+
+
+def volume_record(raw: dict[str, Any]) -> VolumeRecord:
+    return VolumeRecord(
+        id=VolumeId(raw["VolumeId"]),
+        state=raw.get("State", ""),
+        size_gib=int(raw.get("Size", 0)),
+        zone=raw.get("AvailabilityZone", ""),
+        volume_type=raw.get("VolumeType", ""),
+        iops=int(raw.get("Iops") or 0),
+        throughput=int(raw.get("Throughput") or 0),
+        encrypted=bool(raw.get("Encrypted")),
+        snapshot_id=raw.get("SnapshotId") or "",
+        attachments=tuple(
+            AttachmentRecord(a.get("InstanceId", ""), a.get("Device", ""), a.get("State", ""))
+            for a in raw.get("Attachments", [])
+        ),
+        tags=tuple((t["Key"], t["Value"]) for t in raw.get("Tags", [])),
+    )
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    zone: str
+    size_gib: int
+    volume_type: str
+    tags: dict[str, str]
+    client_token: str
+    iops: int | None = None
+    throughput: int | None = None
+    encrypted: bool = False
+    kms_key_id: str = ""
+    snapshot_id: str = ""
+
+
+class EbsVolumes:
+    def __init__(self, ec2: Any, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
+                 batch_max_wait: float = 0.5) -> None:
+        self._ec2 = ec2
+        self._executor = executor
+        self._by_id: Batcher[VolumeId, VolumeRecord] = Batcher(
+            self._describe_ids, MAX_VOLUME_BATCH, batch_idle, batch_max_wait)
+        self._by_name: Batcher[str, VolumeRecord] = Batcher(
+            self._describe_names, MAX_VOLUME_BATCH, batch_idle, batch_max_wait)
+        self._types: dict[str, InstanceTypeRecord] = {}
+        self._types_lock = asyncio.Lock()
+
+    async def _describe(self, filters: list[dict[str, Any]]) -> list[VolumeRecord]:
+        def run() -> list[dict[str, Any]]:
+            pages = self._ec2.get_paginator("describe_volumes").paginate(Filters=filters)
+            return [v for page in pages for v in page["Volumes"]]
+
+        return [volume_record(v) for v in await call(self._executor, "ec2", "DescribeVolumes",
+                                                     run)]
+
+    async def _describe_ids(self, ids: list[VolumeId]) -> dict[VolumeId, VolumeRecord]:
+        # Only well-formed ids reach EC2: a malformed one would fail the whole batch.
+        valid = [i for i in ids if i.startswith("vol-")]
+        if not valid:
+            return {}
+        return {v.id: v for v in await self._describe([{"Name": "volume-id", "Values": valid}])}
+
+    async def _describe_names(self, names: list[str]) -> dict[str, VolumeRecord]:
+        found: dict[str, VolumeRecord] = {}
+        for volume in await self._describe([{"Name": f"tag:{NAME_TAG}", "Values": names}]):
+            name = volume.tag(NAME_TAG) or ""
+            if volume.state not in ("deleting", "deleted") and name not in found:
+                found[name] = volume
+        return found
+
+    async def get(self, volume_id: str) -> VolumeRecord | None:
+        return await self._by_id.get(VolumeId(volume_id))
+
+    async def find_by_name(self, name: str) -> VolumeRecord | None:
+        """The live volume tagged `CSIVolumeName=name` (how a retried create finds its own)."""
+        return await self._by_name.get(name)
+
+    async def create(self, request: CreateRequest) -> VolumeRecord:
+        params: dict[str, Any] = {
+            "AvailabilityZone": request.zone,
+            "Size": request.size_gib,
+            "VolumeType": request.volume_type,
+            "ClientToken": request.client_token,
+            "TagSpecifications": [{
+                "ResourceType": "volume",
+                "Tags": [{"Key": k, "Value": v} for k, v in request.tags.items()],
+            }],
+        }
+        if request.iops is not None:
+            params["Iops"] = request.iops
+        if request.throughput is not None:
+            params["Throughput"] = request.throughput
+        if request.encrypted:
+            params["Encrypted"] = True
+        if request.kms_key_id:
+            params["KmsKeyId"] = request.kms_key_id
+        if request.snapshot_id:
+            params["SnapshotId"] = request.snapshot_id
+        raw = await call(self._executor, "ec2", "CreateVolume",
+                         lambda: self._ec2.create_volume(**params))
+        return volume_record(raw)
+
+    async def delete(self, volume_id: str) -> bool:
+        """False when the volume was already gone."""
+        try:
+            await call(self._executor, "ec2", "DeleteVolume",
+                       lambda: self._ec2.delete_volume(VolumeId=volume_id))
+        except NotFound:
+            return False
+        return True
+
+    async def attach(self, volume_id: str, instance_id: str, device: str) -> str:
+        raw = await call(self._executor, "ec2", "AttachVolume", lambda: self._ec2.attach_volume(
+            VolumeId=volume_id, InstanceId=instance_id, Device=device))
+        return str(raw.get("State", ""))
+
+    async def detach(self, volume_id: str, instance_id: str) -> None:
+        await call(self._executor, "ec2", "DetachVolume", lambda: self._ec2.detach_volume(
+            VolumeId=volume_id, InstanceId=instance_id))
+
+    async def modify(self, volume_id: str, size_gib: int | None = None,
+                     volume_type: str | None = None, iops: int | None = None,
+                     throughput: int | None = None) -> ModificationRecord:
+        params: dict[str, Any] = {"VolumeId": volume_id}
+        for key, value in (("Size", size_gib), ("VolumeType", volume_type), ("Iops", iops),
+                           ("Throughput", throughput)):
+            if value is not None:
+                params[key] = value
+        raw = await call(self._executor, "ec2", "ModifyVolume",
+                         lambda: self._ec2.modify_volume(**params))
+        return _modification(raw["VolumeModification"])
+
+    async def modification(self, volume_id: str) -> ModificationRecord | None:
+        def run() -> list[dict[str, Any]]:
+            answer = self._ec2.describe_volumes_modifications(
+                Filters=[{"Name": "volume-id", "Values": [volume_id]}])
+            return list(answer.get("VolumesModifications", []))
+
+        found = await call(self._executor, "ec2", "DescribeVolumesModifications", run)
+        latest = sorted(found, key=lambda m: str(m.get("StartTime", "")))
+        return _modification(latest[-1]) if latest else None
+
+    async def instance_type(self, name: str) -> InstanceTypeRecord:
+        """EBS attachment facts of an instance type; read once (they never change)."""
+        async with self._types_lock:
+            return await self._instance_type(name)
+
+    async def _instance_type(self, name: str) -> InstanceTypeRecord:
+        if name not in self._types:
+            raw = await call(self._executor, "ec2", "DescribeInstanceTypes",
+                             lambda: self._ec2.describe_instance_types(InstanceTypes=[name]))
+            found = raw.get("InstanceTypes", [])
+            ebs = found[0].get("EbsInfo", {}) if found else {}
+            self._types[name] = InstanceTypeRecord(
+                name=name,
+                max_attachments=int(ebs.get("MaximumEbsAttachments", 0) or 0),
+                shared_with_interfaces=ebs.get("AttachmentLimitType", "shared") == "shared",
+            )
+        return self._types[name]
+
+
+def _modification(raw: dict[str, Any]) -> ModificationRecord:
+    return ModificationRecord(
+        volume_id=VolumeId(raw.get("VolumeId", "")),
+        state=raw.get("ModificationState", ""),
+        target_size_gib=int(raw.get("TargetSize") or 0),
+        target_type=raw.get("TargetVolumeType", ""),
+        target_iops=int(raw.get("TargetIops") or 0),
+        target_throughput=int(raw.get("TargetThroughput") or 0),
+    )
