@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from k8s_aws.cli.controller_manager import controller_manager
+from k8s_aws.cli.operator import bosh, iam_policy
 from k8s_aws.cli.plan import plan
 from k8s_aws.cli.sandbox import sandbox
 from k8s_aws.support import netguard
@@ -16,7 +17,9 @@ def cli() -> None:
     """AWS integration for self-managed Kubernetes on EC2."""
 
 
+cli.add_command(bosh)
 cli.add_command(controller_manager)
+cli.add_command(iam_policy)
 cli.add_command(plan)
 cli.add_command(sandbox)
 
