@@ -26,6 +26,8 @@ KUBERNETES_VERSION = "v1.35.4"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 CSI_SANITY_VERSION = "v5.4.0"
+# Not checked against the module proxy: it refused the module here (Nov 2026).
+BOSH_CLI_VERSION = "v7.9.5"
 
 
 class BuildError(RuntimeError):
@@ -103,6 +105,17 @@ CSI_SANITY = GoBuild(
     packages=("github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity",),
     ldflags="-s -w",
 )
+
+# Its go.mod carries `replace` directives, so it is built as the main module, not a dependency.
+BOSH_CLI = GoBuild(
+    name="bosh-cli",
+    module="github.com/cloudfoundry/bosh-cli/v7",
+    version=BOSH_CLI_VERSION,
+    packages=(".",),
+    binaries=("bosh",),
+    ldflags="-s -w",
+)
+MAIN_MODULE_BUILDS = frozenset({"bosh-cli"})
 
 SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES)
 
@@ -245,7 +258,15 @@ def ensure_built(build: GoBuild) -> Path:
         if build.replace_staging:
             info = _module_info(build.module, build.version, workdir)
             replacements = staging_replacements(Path(info["GoMod"]).read_text(), build.version)
-        (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
+        if build.name in MAIN_MODULE_BUILDS:
+            source = Path(_module_info(build.module, build.version, workdir)["Dir"])
+            shutil.rmtree(workdir)
+            shutil.copytree(source, workdir)
+            workdir.chmod(0o755)
+            for path in workdir.rglob("*"):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        else:
+            (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -269,7 +290,7 @@ def ensure_all(builds: tuple[GoBuild, ...] = SANDBOX_BUILDS) -> dict[str, Path]:
 def main() -> None:
     """`python -m k8s_aws.sandbox.binaries [name...]`: build what is missing, print the paths."""
     wanted = set(sys.argv[1:])
-    known = {b.name: b for b in (*SANDBOX_BUILDS, CSI_SANITY)}
+    known = {b.name: b for b in (*SANDBOX_BUILDS, CSI_SANITY, BOSH_CLI)}
     unknown = wanted - known.keys()
     if unknown:
         sys.exit(f"unknown build(s) {sorted(unknown)}; known: {sorted(known)}")
