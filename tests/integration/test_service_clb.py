@@ -178,7 +178,7 @@ def test_invalid_annotations_give_a_warning_and_no_aws_change(
     assert FINALIZER not in (service(sandbox, "badconf") or {})["metadata"].get("finalizers", [])
 
 
-def test_a_joining_node_is_registered_with_no_describe(
+def test_a_joining_or_leaving_node_is_registered_or_deregistered_alone(
     sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
 ) -> None:
     svc = apply_service(sandbox, "joins")
@@ -192,7 +192,17 @@ def test_a_joining_node_is_registered_with_no_describe(
     actions = [c.action for c in control.calls(client=CLIENT) if c.seq > since]
     assert "RegisterInstancesWithLoadBalancer" in actions
     assert "DescribeLoadBalancers" not in actions, actions
+    # Leaving: the instance terminates, its Node is deleted, only it is deregistered.
+    registered = {i["InstanceId"] for i in describe_lb(elb, lb_name(svc))["Instances"]}  # type: ignore[index]
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
     ec2.terminate_instances(InstanceIds=[instance])
+    wait_until(lambda: {i["InstanceId"] for i in (describe_lb(elb, lb_name(svc)) or {})
+                        .get("Instances", [])} == registered - {instance},
+               timeout=60, what=f"{instance} deregistered, the others kept")
+    actions = [c.action for c in control.calls(client=CLIENT) if c.seq > since]
+    assert "DeregisterInstancesFromLoadBalancer" in actions
+    assert "RegisterInstancesWithLoadBalancer" not in actions
+    assert "DescribeLoadBalancers" not in actions, actions
 
 
 def test_unchanged_services_cost_no_aws_calls(

@@ -6,6 +6,7 @@ import click
 
 from k8s_aws.cli.controller_manager import controller_manager
 from k8s_aws.cli.csi_driver import csi_driver
+from k8s_aws.cli.operator import bosh, iam_policy
 from k8s_aws.cli.plan import plan
 from k8s_aws.cli.sandbox import sandbox
 from k8s_aws.support import netguard
@@ -17,7 +18,9 @@ def cli() -> None:
     """AWS integration for self-managed Kubernetes on EC2."""
 
 
+cli.add_command(bosh)
 cli.add_command(controller_manager)
+cli.add_command(iam_policy)
 cli.add_command(plan)
 cli.add_command(csi_driver)
 cli.add_command(sandbox)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from k8s_aws.ops.iam_policy import PolicyRequest, generate
 from k8s_aws.sandbox.layout import VPC_CIDR, bosh_vm_tags, cluster_tag_key, subnet_layout
 
 if TYPE_CHECKING:
@@ -24,13 +25,6 @@ EC2_TRUST_POLICY = {
             "Principal": {"Service": "ec2.amazonaws.com"},
             "Action": "sts:AssumeRole",
         }
-    ],
-}
-# The controllers' permissions until the generated least-privilege policy replaces them.
-CONTROL_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:*", "elasticloadbalancing:*"], "Resource": "*"}
     ],
 }
 
@@ -159,7 +153,9 @@ def provision(endpoint: str, cluster: str, region: str, nodes: int) -> World:
         if z["State"] == "available"
     ][:3]
     _network(ec2, world, zones)
-    world.control_profile = _profile(iam, f"{cluster}-control", CONTROL_POLICY)
+    # The generated policy, without tag conditions: the emulator cannot evaluate them.
+    control_policy = generate(PolicyRequest(cluster=cluster, conditions=False))
+    world.control_profile = _profile(iam, f"{cluster}-control", control_policy)
     world.worker_profile = _profile(iam, f"{cluster}-worker", None)
     images = ec2.describe_images(Owners=["amazon"])["Images"]
     world.image_id = sorted(i["ImageId"] for i in images)[0]

@@ -1,0 +1,67 @@
+"""`k8s-aws iam-policy` and `k8s-aws bosh ...`: the operator's set-up, generated."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import NoReturn
+
+import click
+
+from k8s_aws.cloud.operations import FEATURES
+from k8s_aws.ops import bosh as bosh_config
+from k8s_aws.ops.iam_policy import ROLES, PolicyInputError, PolicyRequest, generate
+
+
+def _fail(exc: PolicyInputError) -> NoReturn:
+    """Bad input: one line naming the flag and the allowed values, exit 2, no traceback."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
+
+
+@click.command("iam-policy")
+@click.option("--cluster-name", required=True, help="The release's cluster.name.")
+@click.option("--role", default="controller", show_default=True,
+              help=f"Who holds the policy: {', '.join(ROLES)}.")
+@click.option("--features", default=",".join(FEATURES), show_default=True,
+              help="Comma-separated features the controllers run.")
+@click.option("--kms-key", default="", help="KMS key ARN for encrypted volumes.")
+def iam_policy(cluster_name: str, role: str, features: str, kms_key: str) -> None:
+    """Print the least-privilege IAM policy for the controllers (or worker nodes)."""
+    chosen = tuple(f.strip() for f in features.split(",") if f.strip())
+    try:
+        policy = generate(PolicyRequest(cluster_name, role, chosen, kms_key))
+    except PolicyInputError as exc:
+        _fail(exc)
+    click.echo(json.dumps(policy, indent=2))
+
+
+@click.group("bosh")
+def bosh() -> None:
+    """BOSH cloud-config and ops files for the Kubernetes release on AWS."""
+
+
+@bosh.command("cloud-config")
+@click.option("--profile", default=bosh_config.DEFAULT_PROFILE, show_default=True,
+              help="Instance profile of the control VMs (the controllers').")
+@click.option("--worker-profile", default="", help="Read-only profile for worker VMs.")
+@click.option("--single-profile", is_flag=True,
+              help="The release's simple layout: the profile on the kubelet extension.")
+def cloud_config(profile: str, worker_profile: str, single_profile: bool) -> None:
+    """Print vm_extensions for control and worker VMs."""
+    click.echo(bosh_config.cloud_config(profile, worker_profile, single_profile), nl=False)
+
+
+@bosh.command("ops-file")
+@click.option("--cluster-name", required=True, help="The release's cluster.name.")
+@click.option("--tag-value", default="shared", show_default=True,
+              help="Cluster tag value on the deployment: shared or owned.")
+@click.option("--single-profile", is_flag=True,
+              help="Matches `cloud-config --single-profile`: no control extension.")
+def ops_file(cluster_name: str, tag_value: str, single_profile: bool) -> None:
+    """Print an ops file: external cloud provider and the deployment's cluster tag."""
+    try:
+        text = bosh_config.ops_file(cluster_name, tag_value, single_profile)
+    except PolicyInputError as exc:
+        _fail(exc)
+    click.echo(text, nl=False)

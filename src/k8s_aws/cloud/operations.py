@@ -1,0 +1,139 @@
+"""Every AWS operation k8s-aws can call, declared once.
+
+The IAM policy is generated from this table and tests hold it to the code (a scan of the AWS
+boundary) and to the calls the integration suite actually made, so a new call cannot ship
+without its permission. Tag-condition support follows AWS's Service Authorization Reference.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+# boto3 service name -> IAM action prefix.
+IAM_PREFIX = {
+    "ec2": "ec2",
+    "elb": "elasticloadbalancing",
+    "elbv2": "elasticloadbalancing",
+    "kms": "kms",
+    "sts": "sts",
+    "iam": "iam",
+}
+
+FEATURES = ("nodes", "lb", "volumes")
+# Reads every controller needs before any feature runs (its own instance, zones).
+BOOTSTRAP = "bootstrap"
+
+
+class Access(enum.Enum):
+    """What an operation does to AWS, which decides how the policy may scope it."""
+
+    READ = "read"
+    # Creates a resource; scoped by `aws:RequestTag` (the tags sent with the create).
+    CREATE = "create"
+    # Changes or deletes a resource only the cluster owns: `aws:ResourceTag/...` = owned.
+    CHANGE_OWNED = "change-owned"
+    # Changes a resource that may be shared with the cluster (a node security group, a
+    # BOSH-made instance): the cluster tag must be present, with any value.
+    CHANGE_TAGGED = "change-tagged"
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str  # boto3 service name
+    name: str  # API operation name, as in the call log
+    feature: str  # one of FEATURES, or BOOTSTRAP
+    access: Access
+    request_tag: bool = False  # AWS evaluates aws:RequestTag/${TagKey} for this action
+    resource_tag: bool = False  # AWS evaluates aws:ResourceTag/${TagKey} for this action
+    # Made by botocore itself (credential refresh), so no call site names it.
+    implicit: bool = False
+
+    @property
+    def action(self) -> str:
+        return f"{IAM_PREFIX[self.service]}:{self.name}"
+
+    @property
+    def mutates(self) -> bool:
+        return self.access is not Access.READ
+
+
+def _read(service: str, name: str, feature: str) -> Operation:
+    return Operation(service, name, feature, Access.READ)
+
+
+def _create(service: str, name: str, feature: str) -> Operation:
+    return Operation(service, name, feature, Access.CREATE, request_tag=True)
+
+
+def _owned(service: str, name: str, feature: str) -> Operation:
+    return Operation(service, name, feature, Access.CHANGE_OWNED, resource_tag=True)
+
+
+def _tagged(service: str, name: str, feature: str) -> Operation:
+    return Operation(service, name, feature, Access.CHANGE_TAGGED, resource_tag=True)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    # Bootstrap: the controller's own instance (cluster name, zone) and zone ids.
+    _read("ec2", "DescribeInstances", BOOTSTRAP),
+    _read("ec2", "DescribeAvailabilityZones", BOOTSTRAP),
+    # Only with --role-arn: the source identity assumes the controllers' role.
+    Operation("sts", "AssumeRole", BOOTSTRAP, Access.READ, implicit=True),
+    # Nodes: initialization and lifecycle read instances only.
+    _read("ec2", "DescribeInstances", "nodes"),
+    _read("ec2", "DescribeAvailabilityZones", "nodes"),
+    # Load balancers (Classic ELB) and their security groups.
+    _read("ec2", "DescribeInstances", "lb"),
+    _read("ec2", "DescribeSubnets", "lb"),
+    _read("ec2", "DescribeRouteTables", "lb"),
+    _read("ec2", "DescribeSecurityGroups", "lb"),
+    _create("ec2", "CreateSecurityGroup", "lb"),
+    _owned("ec2", "DeleteSecurityGroup", "lb"),
+    # Node groups may be shared: the rule we add is ours, the group need not be.
+    _tagged("ec2", "AuthorizeSecurityGroupIngress", "lb"),
+    _tagged("ec2", "RevokeSecurityGroupIngress", "lb"),
+    _read("elb", "DescribeLoadBalancers", "lb"),
+    _read("elb", "DescribeLoadBalancerAttributes", "lb"),
+    _read("elb", "DescribeTags", "lb"),
+    _create("elb", "CreateLoadBalancer", "lb"),
+    Operation("elb", "AddTags", "lb", Access.CHANGE_OWNED, request_tag=True, resource_tag=True),
+    _owned("elb", "DeleteLoadBalancer", "lb"),
+    _owned("elb", "CreateLoadBalancerListeners", "lb"),
+    _owned("elb", "DeleteLoadBalancerListeners", "lb"),
+    _owned("elb", "ConfigureHealthCheck", "lb"),
+    _owned("elb", "ModifyLoadBalancerAttributes", "lb"),
+    _owned("elb", "CreateLoadBalancerPolicy", "lb"),
+    _owned("elb", "SetLoadBalancerPoliciesForBackendServer", "lb"),
+    _owned("elb", "SetLoadBalancerPoliciesOfListener", "lb"),
+    _owned("elb", "ApplySecurityGroupsToLoadBalancer", "lb"),
+    _owned("elb", "AttachLoadBalancerToSubnets", "lb"),
+    _owned("elb", "DetachLoadBalancerFromSubnets", "lb"),
+    _owned("elb", "RegisterInstancesWithLoadBalancer", "lb"),
+    _owned("elb", "DeregisterInstancesFromLoadBalancer", "lb"),
+    # Volumes (the EBS CSI driver's controller service).
+    _read("ec2", "DescribeInstances", "volumes"),
+    _read("ec2", "DescribeInstanceTypes", "volumes"),
+    _read("ec2", "DescribeVolumes", "volumes"),
+    _read("ec2", "DescribeVolumesModifications", "volumes"),
+    _read("ec2", "DescribeSnapshots", "volumes"),
+    _create("ec2", "CreateVolume", "volumes"),
+    _create("ec2", "CreateSnapshot", "volumes"),
+    _owned("ec2", "DeleteVolume", "volumes"),
+    _owned("ec2", "ModifyVolume", "volumes"),
+    _owned("ec2", "DeleteSnapshot", "volumes"),
+    # The instance may be BOSH-made and tagged `shared`: attaching needs the tag present only.
+    _tagged("ec2", "AttachVolume", "volumes"),
+    _tagged("ec2", "DetachVolume", "volumes"),
+)
+
+
+def for_features(features: tuple[str, ...] | list[str] | set[str]) -> tuple[Operation, ...]:
+    """The operations the given features call, bootstrap reads included."""
+    wanted = {*features, BOOTSTRAP}
+    return tuple(op for op in OPERATIONS if op.feature in wanted)
+
+
+def declared() -> set[tuple[str, str]]:
+    """(boto3 service, operation) pairs: the form the call logs use."""
+    return {(op.service, op.name) for op in OPERATIONS}

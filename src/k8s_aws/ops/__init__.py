@@ -1,0 +1,1 @@
+"""Operator tools: generated IAM policies and BOSH configuration (pure; no I/O)."""

@@ -1,0 +1,42 @@
+"""Runs last in the integration session (named to sort last): every AWS call k8s-aws made in
+this session is declared in `cloud.operations` and granted by the generated policy."""
+
+from __future__ import annotations
+
+import json
+
+from k8s_aws.cloud import operations
+from k8s_aws.ops.iam_policy import PolicyRequest, generate, granted_actions
+from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws.sandbox.state import SandboxState
+
+
+def _policy_actions(cluster: str) -> set[str]:
+    return granted_actions(generate(PolicyRequest(cluster=cluster)))
+
+
+def test_every_call_the_controllers_logged_is_declared_and_granted(
+    sandbox: SandboxState,
+) -> None:
+    seen: set[tuple[str, str]] = set()
+    for log in sorted((sandbox.root / "calls").glob("*.jsonl")):
+        for line in log.read_text().splitlines():
+            record = json.loads(line)
+            seen.add((record["service"], record["operation"]))
+    assert seen, "the controllers logged no AWS call: nothing proves the policy"
+    assert seen - operations.declared() == set()
+    actions = {f"{operations.IAM_PREFIX[s]}:{op}" for s, op in seen}
+    assert actions - _policy_actions("itest") == set()
+
+
+def test_every_call_k8s_aws_clients_made_at_the_emulator_is_granted(
+    sandbox: SandboxState,
+) -> None:
+    calls = [c for c in FidelityControl(sandbox.emulator_url).calls()
+             if c.client.startswith("k8s-aws")]
+    assert calls, "the emulator saw no call from a k8s-aws client"
+    declared = {op.action for op in operations.OPERATIONS}
+    granted = _policy_actions("itest") | {"sts:AssumeRole"}
+    actions = {f"{operations.IAM_PREFIX.get(c.service, c.service)}:{c.action}" for c in calls}
+    assert actions - granted == set()
+    assert actions - declared - {"sts:AssumeRole"} == set()

@@ -1,0 +1,78 @@
+"""The declared operations and the code agree: a scan of every boto3 call site."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import boto3
+
+from k8s_aws.cloud import operations
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "k8s_aws"
+# Where boto3 clients are used (the boundary, and the bootstrap read of the own instance).
+SCANNED = (SRC / "cloud", SRC / "controllers")
+PAIR = re.compile(r'"(ec2|elb|elbv2|sts|kms|iam)",\s*"([A-Z][A-Za-z0-9]+)"')
+SNAKE = re.compile(r'\.([a-z]+(?:_[a-z0-9]+)+)\(|"([a-z]+(?:_[a-z0-9]+)+)"')
+
+
+@cache
+def method_maps() -> dict[str, dict[str, str]]:
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    return {
+        service: dict(session.client(service).meta.method_to_api_mapping)  # type: ignore[call-overload]
+        for service in operations.IAM_PREFIX
+    }
+
+
+def scan() -> tuple[set[tuple[str, str]], set[str]]:
+    """(service, operation) pairs named at Runner/translate call sites, and the API names
+    of boto3 client methods called (or paginated) anywhere in the scanned packages."""
+    pairs: set[tuple[str, str]] = set()
+    methods: set[str] = set()
+    api_names = {snake: api for m in method_maps().values() for snake, api in m.items()}
+    for directory in SCANNED:
+        for path in sorted(directory.rglob("*.py")):
+            if path.name == "operations.py":
+                continue
+            text = path.read_text()
+            pairs |= {(m[1], m[2]) for m in PAIR.finditer(text)}
+            for match in SNAKE.finditer(text):
+                name = match[1] or match[2]
+                if name in api_names:
+                    methods.add(api_names[name])
+    return pairs, methods
+
+
+def test_every_operation_called_is_declared() -> None:
+    pairs, methods = scan()
+    declared = operations.declared()
+    assert pairs - declared == set()
+    assert methods - {name for _, name in declared} == set()
+
+
+def test_every_declared_operation_is_called() -> None:
+    pairs, methods = scan()
+    explicit = {(op.service, op.name) for op in operations.OPERATIONS if not op.implicit}
+    unused = {(s, n) for s, n in explicit if (s, n) not in pairs and n not in methods}
+    assert unused == set()
+
+
+def test_declared_operations_exist_in_botocore() -> None:
+    for op in operations.OPERATIONS:
+        assert op.name in method_maps()[op.service].values(), op
+
+
+def test_an_operation_has_one_access_kind_whatever_feature_declares_it() -> None:
+    kinds: dict[tuple[str, str], set[operations.Access]] = {}
+    for op in operations.OPERATIONS:
+        kinds.setdefault((op.service, op.name), set()).add(op.access)
+    assert {k: v for k, v in kinds.items() if len(v) > 1} == {}
+
+
+def test_features_are_known() -> None:
+    allowed = {*operations.FEATURES, operations.BOOTSTRAP}
+    assert {op.feature for op in operations.OPERATIONS} <= allowed
