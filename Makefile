@@ -9,7 +9,7 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs lint test unit
+.PHONY: sandbox sandbox-down deps binaries csi-stubs lint test test-iam unit
 
 $(BIN)/.deps-stamp: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,11 @@ lint: deps
 unit: deps
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
+# The whole suite, then the integration suite again with the emulator enforcing IAM and the
+# controllers holding only the generated least-privilege policy.
 test: lint binaries
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) test-iam
+
+test-iam: binaries
+	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ import pytest
 from k8s_aws.sandbox.state import SandboxState
 
 NODES = 3
+IAM_ENFORCEMENT_ENV = "K8S_AWS_IAM_ENFORCEMENT"
 CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
 
 
@@ -33,8 +34,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
     directory = tmp_path_factory.mktemp("sandbox")
+    # K8S_AWS_IAM_ENFORCEMENT=1 (make test-iam): the emulator enforces IAM and the
+    # controllers hold only the generated least-privilege policy.
+    enforce = ["--iam-enforcement"] if os.environ.get(IAM_ENFORCEMENT_ENV) == "1" else []
     result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", str(NODES),
-                     "--cluster-name", "itest")
+                     "--cluster-name", "itest", *enforce)
     if result.returncode != 0:
         logs = "\n".join(
             f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-15:])
@@ -47,9 +51,11 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
 
 
 def emulator_session(state: SandboxState) -> boto3.session.Session:
-    """Static-key access to the emulator, for checking what the sandbox provisioned."""
+    """The sandbox's own access to the emulator (an administrator under IAM enforcement),
+    for checking what the controllers did."""
     return boto3.session.Session(
-        aws_access_key_id="itest", aws_secret_access_key="itest", region_name=state.region
+        aws_access_key_id=state.access_key, aws_secret_access_key=state.secret_key,
+        region_name=state.region,
     )
 
 

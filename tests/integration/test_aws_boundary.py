@@ -16,9 +16,9 @@ from k8s_aws.sandbox.state import SandboxState
 
 
 @pytest.fixture
-def static_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "itest")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "itest")
+def static_keys(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxState) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", sandbox.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", sandbox.secret_key)
 
 
 def test_every_call_is_counted_and_logged_with_its_outcome(
@@ -28,7 +28,7 @@ def test_every_call_is_counted_and_logged_with_its_outcome(
     log = tmp_path / "calls.jsonl"
     aws = AwsClients(
         AwsSettings(region=sandbox.region, endpoints={"ec2": sandbox.emulator_url},
-                    max_attempts=1),
+                    max_attempts=1, app_id="itest-boundary"),
         CallRecorder(registry, log),
     )
     ec2 = aws.client("ec2")

@@ -40,3 +40,19 @@ def test_every_call_k8s_aws_clients_made_at_the_emulator_is_granted(
     actions = {f"{operations.IAM_PREFIX.get(c.service, c.service)}:{c.action}" for c in calls}
     assert actions - granted == set()
     assert actions - declared - {"sts:AssumeRole"} == set()
+
+
+DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                     "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
+
+
+def test_no_k8s_aws_client_was_denied(sandbox: SandboxState) -> None:
+    """Under `make test-iam` the controllers hold only the generated policy: this is where a
+    missing permission shows. (Without enforcement it holds trivially.)"""
+    calls = [c for c in FidelityControl(sandbox.emulator_url).calls()
+             if c.client.startswith("k8s-aws")]
+    denied = sorted({f"{c.client} {c.service}:{c.action} {c.error}" for c in calls
+                     if c.error in DENIALS})
+    assert denied == [], f"denied: {denied}"
+    if sandbox.iam_enforced:
+        assert len(calls) > 100, "too few calls under enforcement to prove the policy"

@@ -38,9 +38,11 @@ def sandbox() -> None:
 @click.option("--ready-timeout", type=click.FloatRange(1), default=180.0, show_default=True)
 @click.option("--without-controllers", is_flag=True,
               help="Start no k8s-aws controller (to run one by hand).")
+@click.option("--iam-enforcement", is_flag=True,
+              help="Have the emulator enforce IAM: controllers hold only the generated policy.")
 def up_command(
     nodes: int, directory: Path, region: str, cluster_name: str, ready_timeout: float,
-    without_controllers: bool,
+    without_controllers: bool, iam_enforcement: bool,
 ) -> None:
     """Build what is missing, start everything, return once all nodes are Ready."""
     if not re.match(CLUSTER_NAME_PATTERN, cluster_name):
@@ -50,6 +52,7 @@ def up_command(
     options = SandboxOptions(
         dir=directory, nodes=nodes, region=region, cluster=cluster_name,
         ready_timeout=ready_timeout, controllers=not without_controllers,
+        iam_enforcement=iam_enforcement,
     )
     try:
         state = up(options)

@@ -193,9 +193,7 @@ def read_facts(session: boto3.session.Session, endpoint: str, instance_id: str) 
 def serve(endpoint: str, instance_id: str, region: str, port: int) -> None:
     # The IMDS itself reads the emulator with the emulator's root credentials, as the real
     # IMDS reads EC2's own records; it never asks an IMDS (that would be itself).
-    session = boto3.session.Session(
-        aws_access_key_id="sandbox-imds", aws_secret_access_key="sandbox-imds", region_name=region
-    )
+    session = boto3.session.Session(region_name=region)  # the sandbox's keys, from env
     facts = read_facts(session, endpoint, instance_id)
     role_arn = f"arn:aws:iam::{facts.account_id}:role/{facts.role_name}"
     credentials = RoleCredentials(

@@ -141,11 +141,7 @@ class Kubelets:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    session = boto3.session.Session(
-        aws_access_key_id="sandbox-kubelets",
-        aws_secret_access_key="sandbox-kubelets",
-        region_name=args.region,
-    )
+    session = boto3.session.Session(region_name=args.region)  # the sandbox's keys, from env
     # The app id names these calls in the emulator's call log (botocore-stubs lag on it).
     app_id: dict[str, Any] = {"user_agent_appid": "sandbox-kubelets"}
     ec2 = session.client("ec2", endpoint_url=args.emulator, config=Config(**app_id))

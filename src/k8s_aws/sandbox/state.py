@@ -26,6 +26,10 @@ class SandboxState:
     world: World
     controller_manager_url: str = ""
     etcd_url: str = ""
+    # The sandbox's own AWS credentials (an administrator when IAM enforcement is on).
+    access_key: str = "sandbox"
+    secret_key: str = "sandbox"
+    iam_enforced: bool = False
 
     @property
     def root(self) -> Path:

@@ -19,6 +19,7 @@ from k8s_aws.sandbox.controllers import (
     install_rbac,
     service_account_kubeconfig,
 )
+from k8s_aws.sandbox.iam import enable_enforcement
 from k8s_aws.sandbox.kubeconfig import (
     ADMIN_GROUPS,
     Identity,
@@ -50,14 +51,17 @@ class SandboxOptions:
     kubelet_interval: float = 1.0
     ready_timeout: float = 180.0
     controllers: bool = True
+    iam_enforcement: bool = False
 
 
 def _say(message: str) -> None:
     print(f"[sandbox] {message}", file=sys.stderr, flush=True)
 
 
-def _python_spec(name: str, module: str, *args: str) -> ProcessSpec:
+def _python_spec(name: str, module: str, *args: str, keys: tuple[str, str]) -> ProcessSpec:
     env = {
+        "AWS_ACCESS_KEY_ID": keys[0],
+        "AWS_SECRET_ACCESS_KEY": keys[1],
         # The sandbox's own helpers never look for an IMDS: they are not on an instance.
         "AWS_EC2_METADATA_DISABLED": "true",
         netguard.ENV_FLAG: os.environ.get(netguard.ENV_FLAG, "1"),
@@ -205,11 +209,16 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
     )
     emulator_url = f"http://{LOOPBACK}:{aws_port}"
     starter.start(
-        _python_spec("aws-emulator", "k8s_aws.sandbox.emulator", f"--port={aws_port}"),
+        _python_spec("aws-emulator", "k8s_aws.sandbox.emulator", f"--port={aws_port}",
+                     keys=("sandbox", "sandbox")),
         lambda: _http_ok(f"{emulator_url}/moto-api/data.json"),
     )
     _say(f"provisioning the AWS account: VPC, subnets, IAM, {options.nodes} worker VMs")
     world = provision(emulator_url, options.cluster, options.region, options.nodes)
+    keys = ("sandbox", "sandbox")
+    if options.iam_enforcement:
+        _say("switching IAM enforcement on: controllers hold only the generated policy")
+        keys = enable_enforcement(emulator_url, options.region)
     imds_url = f"http://{LOOPBACK}:{imds_port}"
     starter.start(
         _python_spec(
@@ -219,6 +228,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             f"--instance-id={world.control_instance}",
             f"--region={options.region}",
             f"--port={imds_port}",
+            keys=keys,
         ),
         lambda: _imds_ok(imds_url),
     )
@@ -232,6 +242,9 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
         admin_token=admin.token,
         world=world,
         etcd_url=f"http://{LOOPBACK}:{etcd_port}",
+        access_key=keys[0],
+        secret_key=keys[1],
+        iam_enforced=options.iam_enforcement,
     )
     state.save()
     aws_env = aws_environment(emulator_url, imds_url, options.region)
@@ -262,6 +275,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             f"--region={options.region}",
             f"--cluster={options.cluster}",
             f"--interval={options.kubelet_interval}",
+            keys=keys,
         ),
         lambda: True,
     )

@@ -52,10 +52,12 @@ class World:
         return cls(**data)
 
 
-def clients(endpoint: str, region: str) -> tuple[EC2Client, IAMClient]:
-    """Clients for provisioning, with static emulator credentials (no instance profile yet)."""
+def clients(
+    endpoint: str, region: str, keys: tuple[str, str] = ("sandbox", "sandbox")
+) -> tuple[EC2Client, IAMClient]:
+    """Clients for provisioning, with the sandbox's own credentials (no instance profile)."""
     session = boto3.session.Session(
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region
+        aws_access_key_id=keys[0], aws_secret_access_key=keys[1], region_name=region
     )
     ec2 = session.client("ec2", endpoint_url=endpoint)
     iam = session.client("iam", endpoint_url=endpoint)
