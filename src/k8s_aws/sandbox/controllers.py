@@ -50,6 +50,17 @@ def service_account_kubeconfig(
     return write_kubeconfig(target, server, ca_cert, identity, "k8s-aws-sandbox")
 
 
+def control_vm_env(aws_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a k8s-aws process on the control VM: AWS endpoints, credentials
+    through IMDS (the tests' own process disables IMDS; a process on a VM must use it)."""
+    return {
+        **aws_env,
+        "AWS_EC2_METADATA_DISABLED": "false",
+        netguard.ENV_FLAG: os.environ.get(netguard.ENV_FLAG, "1"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 def controller_manager_spec(
     name: str,
     kubeconfig: Path,
@@ -58,15 +69,6 @@ def controller_manager_spec(
     aws_env: dict[str, str],
     extra_args: tuple[str, ...] = (),
 ) -> ProcessSpec:
-    env = dict(aws_env)
-    env.update(
-        {
-            # The tests' own process disables IMDS; a controller on a VM must use it.
-            "AWS_EC2_METADATA_DISABLED": "false",
-            netguard.ENV_FLAG: os.environ.get(netguard.ENV_FLAG, "1"),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
     return ProcessSpec(
         name=name,
         argv=(
@@ -78,7 +80,7 @@ def controller_manager_spec(
             "--node-monitor-period=1",
             *extra_args,
         ),
-        env=env,
+        env=control_vm_env(aws_env),
     )
 
 
@@ -98,14 +100,6 @@ def csi_driver_spec(
     """The CSI driver's controller as it runs on the control VM: identity, zone and
     credentials from IMDS, endpoints from the environment; the sidecars would talk to
     `socket`."""
-    env = dict(aws_env)
-    env.update(
-        {
-            "AWS_EC2_METADATA_DISABLED": "false",
-            netguard.ENV_FLAG: os.environ.get(netguard.ENV_FLAG, "1"),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
     return ProcessSpec(
         name=name,
         argv=(
@@ -113,5 +107,5 @@ def csi_driver_spec(
             f"--endpoint=unix://{socket}", "--mode=controller",
             f"--cluster-name={cluster}", f"--call-log={call_log}",
         ),
-        env=env,
+        env=control_vm_env(aws_env),
     )
