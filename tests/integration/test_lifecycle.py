@@ -19,6 +19,14 @@ def test_up_status_down_leaves_no_process_and_no_port(
     sandbox: SandboxState, tmp_path: Path
 ) -> None:
     directory = tmp_path / "second"
+    try:
+        _second_sandbox_checks(sandbox, directory)
+    finally:
+        # Whatever failed above, leave no process behind (pytest later deletes the pidfiles).
+        run_cli("sandbox", "down", "--dir", str(directory))
+
+
+def _second_sandbox_checks(sandbox: SandboxState, directory: Path) -> None:
     result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", "1",
                      "--without-controllers")
     assert result.returncode == 0, result.stderr
@@ -73,8 +81,10 @@ def test_down_after_up_was_killed_stops_everything_it_had_started(tmp_path: Path
         up.send_signal(signal.SIGKILL)
         up.wait()
     pids = [p.pid for p in group.pidfiles()]
-    assert pids, "up had started processes before it was killed"
-    assert any(alive(pid) for pid in pids)
-    down = run_cli("sandbox", "down", "--dir", str(directory))
+    try:
+        assert pids, "up had started processes before it was killed"
+        assert any(alive(pid) for pid in pids)
+    finally:
+        down = run_cli("sandbox", "down", "--dir", str(directory))
     assert down.returncode == 0, down.stderr
     assert not any(alive(pid) for pid in pids)
