@@ -12,14 +12,13 @@ from pathlib import Path
 import click
 
 from k8s_aws.cloud.errors import CloudError
-from k8s_aws.cloud.session import AwsSettings, override_endpoints
 from k8s_aws.config.cloudconfig import (
     CloudConfig,
     CloudConfigError,
     ignored_settings,
     parse_cloud_config,
 )
-from k8s_aws.controllers.bootstrap import resolve_placement
+from k8s_aws.controllers.bootstrap import resolve_aws
 from k8s_aws.controllers.manager import ControllerManager
 from k8s_aws.controllers.settings import (
     ControllerManagerSettings,
@@ -116,26 +115,16 @@ def controller_manager(
     for reason in ignored_settings(config):
         logging.getLogger("k8s_aws.cloudconfig").warning("cloud config key not acted on: %s",
                                                           reason)
-    base_aws = AwsSettings(
-        region=region or config.region or "us-east-1",
-        app_id="k8s-aws-controller-manager",
-        role_arn=config.role_arn,
-        source_arn=config.source_arn,
-    )
     try:
-        placement = resolve_placement(region, cluster_name, config, base_aws)
+        placement, aws = resolve_aws(region, cluster_name, config, "k8s-aws-controller-manager")
     except CloudError as exc:
         raise click.ClickException(str(exc)) from None
-    endpoints = override_endpoints(
-        [(o.service, o.region, o.url) for o in config.overrides], placement.region
-    )
     settings = ControllerManagerSettings(
         cluster_name=placement.cluster_name,
         region=placement.region,
         kubeconfig=kubeconfig,
         controllers=controllers,
-        aws=AwsSettings(**{**base_aws.__dict__, "region": placement.region,
-                           "endpoints": endpoints}),
+        aws=aws,
         identity=f"{socket.gethostname()}_{uuid.uuid4()}",
         leader_elect=leader_elect,
         leader=LeaderElectionSettings(

@@ -18,8 +18,8 @@ from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.runner import Runner
-from k8s_aws.cloud.session import AwsClients, AwsSettings, override_endpoints
-from k8s_aws.controllers.bootstrap import resolve_placement
+from k8s_aws.cloud.session import AwsClients
+from k8s_aws.controllers.bootstrap import resolve_aws
 from k8s_aws.controllers.service import ServiceController, ServicePlan
 from k8s_aws.kube.client import api_client, node_lister
 from k8s_aws.kube.events import EventRecorder
@@ -81,14 +81,9 @@ def plan(
 ) -> None:
     """Show what the service controller would change in AWS now; change nothing."""
     config = load_cloud_config(cloud_config)
-    base = AwsSettings(region=region or config.region or "us-east-1", app_id="k8s-aws-plan",
-                       role_arn=config.role_arn, source_arn=config.source_arn)
     try:
-        placement = resolve_placement(region, cluster_name, config, base)
-        endpoints = override_endpoints(
-            [(o.service, o.region, o.url) for o in config.overrides], placement.region)
-        aws = AwsClients(AwsSettings(**{**base.__dict__, "region": placement.region,
-                                        "endpoints": endpoints}))
+        placement, settings = resolve_aws(region, cluster_name, config, "k8s-aws-plan")
+        aws = AwsClients(settings)
         plans = asyncio.run(_plans(kubeconfig, aws, placement.cluster_name, config.vpc,
                                    namespace, service))
     except CloudError as exc:

@@ -19,8 +19,6 @@ from k8s_aws.cloud.runner import Runner
 from k8s_aws.model import lb_actions as act
 from k8s_aws.model.lb_actions import Plan
 from k8s_aws.model.loadbalancer import (
-    BACKEND_ROLE,
-    BACKEND_ROLE_TAG,
     CLUSTER_TAG_PREFIX,
     Attributes,
     HealthCheck,
@@ -558,10 +556,6 @@ def _listener_arg(x: Listener) -> dict[str, Any]:
     if x.certificate:
         arg["SSLCertificateId"] = x.certificate
     return arg
-
-
-def backend_group_tags(cluster: str) -> tuple[tuple[str, str], ...]:
-    return ((CLUSTER_TAG_PREFIX + cluster, "owned"), (BACKEND_ROLE_TAG, BACKEND_ROLE))
 
 
 def summary(d: dict[str, Any], tags: tuple[tuple[str, str], ...]) -> ObservedLoadBalancer:

@@ -3,12 +3,12 @@ or (on EC2) the instance metadata service and the instance's own tags."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from k8s_aws.cloud.errors import CloudError, NotConfigured, translate
 from k8s_aws.cloud.instances import instance_record
 from k8s_aws.cloud.metadata import LocalInstance, read_local_instance
-from k8s_aws.cloud.session import AwsClients, AwsSettings
+from k8s_aws.cloud.session import AwsClients, AwsSettings, override_endpoints
 from k8s_aws.config.cloudconfig import CloudConfig
 from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
 
@@ -39,9 +39,7 @@ def resolve_placement(
         raise NotConfigured(f"{' and '.join(missing)} not set, and {exc}") from None
     region = region or local.region
     if not cluster:
-        cluster = _cluster_from_own_tags(local, AwsClients(
-            AwsSettings(**{**aws_settings.__dict__, "region": region})
-        ))
+        cluster = _cluster_from_own_tags(local, AwsClients(replace(aws_settings, region=region)))
     return Placement(region, cluster)
 
 
@@ -64,3 +62,21 @@ def _cluster_from_own_tags(local: LocalInstance, aws: AwsClients) -> str:
             "kubernetes.io/cluster/<name> tag"
         )
     return name
+
+
+def resolve_aws(
+    region_flag: str, cluster_flag: str, config: CloudConfig, app_id: str
+) -> tuple[Placement, AwsSettings]:
+    """Placement and the AWS settings every command uses: region, app id, the cloud
+    config's RoleARN and its [ServiceOverride] endpoints for that region."""
+    base = AwsSettings(
+        region=region_flag or config.region or "us-east-1",
+        app_id=app_id,
+        role_arn=config.role_arn,
+        source_arn=config.source_arn,
+    )
+    placement = resolve_placement(region_flag, cluster_flag, config, base)
+    endpoints = override_endpoints(
+        [(o.service, o.region, o.url) for o in config.overrides], placement.region
+    )
+    return placement, replace(base, region=placement.region, endpoints=endpoints)

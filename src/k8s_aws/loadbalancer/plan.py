@@ -43,6 +43,7 @@ from k8s_aws.model.loadbalancer import (
     DesiredLoadBalancer,
     IngressRule,
     Observed,
+    backend_group_name,
     ours,
 )
 
@@ -74,7 +75,7 @@ def _backend_actions(desired: DesiredLoadBalancer, observed: Observed, cluster: 
     if observed.backend_group is None:
         actions.append(CreateGroup(
             BACKEND_REF,
-            f"k8s-aws-{cluster}-lb-backends",
+            backend_group_name(cluster),
             f"Kubernetes cluster {cluster}: source of load balancer traffic to nodes",
             ((CLUSTER_TAG_PREFIX + cluster, "owned"), (BACKEND_ROLE_TAG, BACKEND_ROLE)),
         ))

@@ -121,10 +121,6 @@ def install_dir(build: GoBuild) -> Path:
     return cache_dir() / "bin" / f"{build.name}-{build.version}"
 
 
-def binary_path(build: GoBuild, binary: str) -> Path:
-    return install_dir(build) / binary
-
-
 def is_built(build: GoBuild) -> bool:
     return all((install_dir(build) / b).is_file() for b in build.outputs)
 
