@@ -285,7 +285,8 @@ async def test_an_expired_watch_relists(sandbox: SandboxState) -> None:
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.status == 200
             await eventually(lambda: informer.expired_watches >= 1, "the watch to expire")
-            assert informer.lists >= 2
+            # The 410 is counted before the re-list starts: wait for the re-list to finish.
+            await eventually(lambda: informer.lists >= 2, "the re-list after the 410")
             assert f"{namespace}/first" in informer.cache
             # After the re-list the watch resumes: a new object arrives.
             event["metadata"]["name"] = "second"  # type: ignore[index]
