@@ -50,3 +50,25 @@ def wait_ready(sandbox: SandboxState, name: str, status: str) -> None:
         timeout=60,
         what=f"node {name} Ready={status}",
     )
+
+
+def recreate_vm(sandbox: SandboxState, ec2: Any, old_instance_id: str) -> tuple[str, str]:
+    """What `bosh recreate` does to a VM with a static IP: the old instance is terminated
+    and a new one comes up in the same subnet, with the same IP (hence the same Node name)
+    and tags. Returns the new instance id and the name, once its Node is Ready."""
+    old = ec2.describe_instances(InstanceIds=[old_instance_id])["Reservations"][0][
+        "Instances"][0]
+    ec2.terminate_instances(InstanceIds=[old_instance_id])
+    wait_until(lambda: node_named(sandbox, old["PrivateDnsName"]) is None, timeout=60,
+               what=f"node {old['PrivateDnsName']} of the terminated VM deleted")
+    new = ec2.run_instances(
+        ImageId=old["ImageId"], InstanceType=old["InstanceType"], MinCount=1, MaxCount=1,
+        SubnetId=old["SubnetId"], PrivateIpAddress=old["PrivateIpAddress"],
+        SecurityGroupIds=[g["GroupId"] for g in old["SecurityGroups"]],
+        IamInstanceProfile={"Arn": old["IamInstanceProfile"]["Arn"]},
+        MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+        TagSpecifications=[{"ResourceType": "instance", "Tags": old["Tags"]}],
+    )["Instances"][0]
+    assert new["PrivateDnsName"] == old["PrivateDnsName"], "the emulator gave another address"
+    wait_ready(sandbox, new["PrivateDnsName"], "True")
+    return new["InstanceId"], new["PrivateDnsName"]

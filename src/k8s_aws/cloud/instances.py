@@ -102,8 +102,14 @@ class InstanceDirectory:
         for record in records:
             self._cache.put(record.id, record)
             self._fetched_at[record.id] = now
-            if record.private_dns and record.state != "terminated":
+            if not record.private_dns:
+                continue
+            if record.state != "terminated":
                 self._dns_to_id[record.private_dns] = record.id
+            elif self._dns_to_id.get(record.private_dns) == record.id:
+                # AWS hands a terminated instance's private IP, hence its name, to a later
+                # instance: the name must be looked up afresh, not mapped to the dead one.
+                del self._dns_to_id[record.private_dns]
         return records
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
@@ -139,6 +145,11 @@ class InstanceDirectory:
         self._cache.drop(InstanceId(instance_id))
         self._fetched_at.pop(InstanceId(instance_id), None)
 
+    def forget_name(self, private_dns: str) -> None:
+        """Drop a name's mapping when its Node goes: a VM recreated with the same IP (BOSH
+        keeps static IPs) has the same name but is another instance."""
+        self._dns_to_id.pop(private_dns, None)
+
     async def find_by_private_dns(
         self, names: Iterable[str], max_age: float | None = None
     ) -> InstanceRecord | None:
@@ -146,7 +157,7 @@ class InstanceDirectory:
         for name in names:
             known = self._dns_to_id.get(name)
             cached = self._cached(known, max_age) if known else None
-            if cached is not None:
+            if cached is not None and cached.state != "terminated":
                 return cached
         results = await asyncio.gather(*(self._by_dns.get(n) for n in names))
         return next((r for r in results if r is not None), None)

@@ -37,6 +37,7 @@ class Behaviours:
     # Validation AWS does and the emulator does not.
     security_group_dependencies: bool = True  # DependencyViolation, CannotDelete
     lingering_interfaces: bool = True  # ELB network interfaces, kept after the ELB is gone
+    released_addresses: bool = True  # a terminated VM's private IP is free for the next one
     client_tokens: bool = True  # CreateVolume ClientToken idempotency
     elbv2_idempotency: bool = True  # same settings: same LB/TG/listener; else Duplicate*
     attach_rules: bool = True  # zone, device name, VolumeInUse, IncorrectState

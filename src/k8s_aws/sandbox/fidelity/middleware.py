@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from k8s_aws.sandbox.fidelity import moto_state
+from k8s_aws.sandbox.fidelity.addresses import InstanceAddresses
 from k8s_aws.sandbox.fidelity.attachments import Attachments
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
 from k8s_aws.sandbox.fidelity.calllog import CallLog, CallRecord
@@ -56,7 +57,7 @@ class FidelityMiddleware:
         # Order matters for `after`: state first, error code mapping last.
         self.behaviours: list[Behaviour] = [
             Volumes(), Attachments(), SecurityGroups(), LoadBalancers(),
-            LoadBalancerInterfaces(), ErrorCodes(),
+            LoadBalancerInterfaces(), InstanceAddresses(), ErrorCodes(),
         ]
         self.control = ControlApi(self)
         self.config = FidelityConfig()

@@ -270,3 +270,24 @@ def load_balancer_placements(backends: Backends) -> dict[str, tuple[str, list[st
         description = f"ELB {kind}/{lb.name}/{arn.rsplit('/', 1)[-1]}"
         found[arn] = (description, [s.id for s in lb.subnets], list(lb.security_groups or []))
     return found
+
+
+def release_instance_addresses(ec2: Any, instance_id: str) -> list[str]:
+    """Free a terminated instance's private IPs, as AWS does when it deletes the primary
+    interface with the instance (moto keeps them until the instance object is collected)."""
+    instance = next((i for i in ec2.all_instances() if i.id == instance_id), None)
+    if instance is None or instance.state != "terminated":
+        return []
+    released = []
+    for nic in instance.nics.values():
+        ec2.enis.pop(nic.id, None)
+        if nic.subnet is None:
+            continue
+        for address in nic.private_ip_addresses:
+            ip = address["PrivateIpAddress"]
+            if nic.subnet._subnet_ips.get(ip) is instance:
+                nic.subnet.del_subnet_ip(ip)
+                released.append(ip)
+    # moto frees these again when it collects the instance: by then they may be another's.
+    instance._private_ips.clear()
+    return released

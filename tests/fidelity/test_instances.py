@@ -1,0 +1,51 @@
+"""A terminated instance's private IP is free again, as on AWS: the next instance may get
+it, and with it the same private DNS name (a BOSH VM recreated with its static IP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from k8s_aws.sandbox.fidelity.control import FidelityControl
+
+from .conftest import World
+
+
+def describe(ec2: Any, instance_id: str) -> dict[str, Any]:
+    return dict(ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0][
+        "Instances"][0])
+
+
+def relaunch(ec2: Any, world: World, old: dict[str, Any]) -> dict[str, Any]:
+    return dict(ec2.run_instances(
+        ImageId=world.image, InstanceType="m5.large", MinCount=1, MaxCount=1,
+        SubnetId=old["SubnetId"], PrivateIpAddress=old["PrivateIpAddress"],
+        SecurityGroupIds=[world.group])["Instances"][0])
+
+
+def test_a_terminated_instances_address_goes_to_the_next_instance(
+    ec2: Any, world: World
+) -> None:
+    old = describe(ec2, world.instance)
+    with pytest.raises(ClientError):  # taken while the instance lives
+        relaunch(ec2, world, old)
+    ec2.terminate_instances(InstanceIds=[world.instance])
+    new = relaunch(ec2, world, old)
+    assert new["InstanceId"] != old["InstanceId"]
+    assert new["PrivateDnsName"] == old["PrivateDnsName"]
+    assert describe(ec2, world.instance)["State"]["Name"] == "terminated"
+    # The address now belongs to the new instance alone: it is not handed out a third time.
+    with pytest.raises(ClientError):
+        relaunch(ec2, world, old)
+
+
+def test_without_the_behaviour_the_address_stays_taken(
+    ec2: Any, world: World, control: FidelityControl
+) -> None:
+    control.patch_config({"behaviours": {"released_addresses": False}})
+    old = describe(ec2, world.instance)
+    ec2.terminate_instances(InstanceIds=[world.instance])
+    with pytest.raises(ClientError):
+        relaunch(ec2, world, old)
