@@ -190,8 +190,17 @@ def test_extra_and_own_security_groups_are_used_never_modified(
 def test_target_node_labels_choose_the_backends(sandbox: SandboxState, aws: Aws) -> None:
     nodes = kubectl(sandbox, "get", "nodes", "-o", "name").split()
     kubectl(sandbox, "label", "--overwrite", nodes[0], "pool=edge")
-    _, lb = create(sandbox, "ann-labels", {"target-node-labels": "pool=edge"})
+    svc, _ = create(sandbox, "ann-labels", {"target-node-labels": "pool=edge"})
     node = kubectl(sandbox, "get", nodes[0], "-o", "jsonpath={.spec.providerID}")
-    assert [i["InstanceId"] for i in lb["Instances"]] == [node.rsplit("/", 1)[1]]
+    wanted = [node.rsplit("/", 1)[1]]
+
+    def backends() -> list[str]:
+        lb = describe_lb(aws.elb, lb_name(svc)) or {}
+        return [i["InstanceId"] for i in lb.get("Instances", [])]
+
+    # The label and the Service come on different watches, in no guaranteed order: the
+    # controller may first see the Service with no matching node, then register it.
+    wait_until(lambda: backends() == wanted, timeout=60,
+               what=f"only {wanted[0]} behind the load balancer")
     remove(sandbox, "ann-labels")
     kubectl(sandbox, "label", nodes[0], "pool-")

@@ -21,7 +21,7 @@ from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
 from .conftest import aws_env, emulator_session, kubectl, kubectl_json
-from .test_node_controllers import leader_url, metric, wait_initialized
+from .test_node_controllers import leader_url, metric, sweep_drift_now, wait_initialized
 from .vms import launch_worker
 
 PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
@@ -98,6 +98,7 @@ def group_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
 def test_a_new_service_gets_a_classic_elb(
     sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
 ) -> None:
+    sweep_drift_now(sandbox)  # no periodic sweep inside the counted window
     since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
     svc = apply_service(sandbox, "shop", {"additional-resource-tags": "team=shop"})
     host = wait_until(lambda: hostname(sandbox, "shop"), timeout=60, what="a hostname")
@@ -183,6 +184,7 @@ def test_a_joining_or_leaving_node_is_registered_or_deregistered_alone(
 ) -> None:
     svc = apply_service(sandbox, "joins")
     wait_until(lambda: hostname(sandbox, "joins"), timeout=60, what="a hostname")
+    sweep_drift_now(sandbox)  # no periodic sweep inside the counted windows
     since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
     instance, node = launch_worker(sandbox, ec2)
     wait_initialized(sandbox, node)
@@ -211,14 +213,21 @@ def test_unchanged_services_cost_no_aws_calls(
     apply_service(sandbox, "steady")
     wait_until(lambda: hostname(sandbox, "steady"), timeout=60, what="a hostname")
     url = wait_until(lambda: leader_url(sandbox), timeout=60, what="a leader")
+    sweep_drift_now(sandbox)  # no periodic sweep inside the counted window
     wait_until(lambda: not any(c.mutating for c in control.calls(client=CLIENT)
                                if c.time > time.time() - 2), timeout=60, what="quiet")
     since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
-    before = metric(url, "k8s_aws_informer_events_total")
-    count = len(kubectl_json(sandbox, "get", "services", "-A")["items"])
+    events_before = metric(url, "k8s_aws_informer_events_total", informer="services")
+    reconciles_before = metric(url, "k8s_aws_reconcile_total", controller="service")
+    services = kubectl_json(sandbox, "get", "services", "-A")["items"]
+    balanced = sum(1 for s in services if s["spec"]["type"] == "LoadBalancer")
     kubectl(sandbox, "label", "services", "--all", "-A", "--overwrite", f"touched={time.time_ns()}")
-    wait_until(lambda: metric(url, "k8s_aws_informer_events_total") >= before + count,
-               timeout=60, what="the controller to see every Service update")
+    wait_until(
+        lambda: metric(url, "k8s_aws_informer_events_total", informer="services")
+        >= events_before + len(services)
+        and metric(url, "k8s_aws_reconcile_total", controller="service")
+        >= reconciles_before + balanced,
+        timeout=60, what="the controller to see and reconcile every Service update")
     calls = [c.action for c in control.calls(client=CLIENT) if c.seq > since
              and c.service in ("elasticloadbalancing", "elb")]
     assert calls == [], calls
@@ -268,6 +277,7 @@ def test_plan_shows_what_a_reconcile_would_do_and_changes_nothing(
         assert result.returncode == 0, result.stderr
         return dict(json.loads(result.stdout)["default/planned"])
 
+    sweep_drift_now(sandbox)  # the controller must not repair the drift before plan sees it
     converged = plan_now()
     assert converged["kind"] == "ensure" and converged["actions"] == []
     # Someone deletes the listeners behind the controller's back: plan sees it, fresh.

@@ -9,8 +9,9 @@ AWS resource may be left behind or duplicated, and no finalizer may stay stuck. 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -21,8 +22,9 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import emulator_session, kubectl
+from .conftest import emulator_session, kubectl, kubectl_json
 from .procfs import alive
+from .test_node_controllers import metric
 from .test_service_clb import (
     CLIENT,
     apply_service,
@@ -39,14 +41,36 @@ FAST_LEASE = ("--leader-elect-resource-name=k8s-aws-crash-test",
               "--leader-elect-retry-period=1")
 
 
-def start_replica(sandbox: SandboxState) -> int:
+class Replica(NamedTuple):
+    pid: int
+    metrics_url: str
+
+
+def start_replica(sandbox: SandboxState) -> Replica:
     name = f"controller-manager-crash-{next(_replicas)}"
+    port = free_port()
     spec = controller_manager_spec(
-        name, sandbox.root / "controller-manager.kubeconfig", free_port(),
+        name, sandbox.root / "controller-manager.kubeconfig", port,
         sandbox.root / "calls" / f"{name}.jsonl",
         aws_environment(sandbox.emulator_url, sandbox.imds_url, sandbox.region), FAST_LEASE,
     )
-    return ProcessGroup(sandbox.root).start(spec)
+    return Replica(ProcessGroup(sandbox.root).start(spec), f"http://127.0.0.1:{port}")
+
+
+def wait_caught_up(sandbox: SandboxState, replica: Replica, control: FidelityControl) -> None:
+    """Wait until a new leader has re-checked every load balancer Service left by earlier
+    tests and gone quiet, so that its start-up reads are not counted against a later step."""
+    wanted = sum(1 for s in kubectl_json(sandbox, "get", "services", "-A")["items"]
+                 if s["spec"]["type"] == "LoadBalancer")
+
+    def caught_up() -> bool:
+        if metric(replica.metrics_url, "k8s_aws_leader") != 1:
+            return False
+        reconciled = metric(replica.metrics_url, "k8s_aws_reconcile_total", controller="service")
+        recent = [c for c in control.calls(client=CLIENT) if c.time > time.time() - 2]
+        return reconciled >= wanted and not recent
+
+    wait_until(caught_up, timeout=120, what="the new replica to catch up and go quiet")
 
 
 def stop_replicas(sandbox: SandboxState) -> None:
@@ -93,7 +117,7 @@ def ours_left(ec2: Any, elb: Any, service_key: str) -> list[str]:
 
 
 def crash_after(sandbox: SandboxState, control: FidelityControl, k: int) -> int:
-    pid = start_replica(sandbox)
+    pid = start_replica(sandbox).pid
     control.add_crash_hook(CLIENT, k, pid)
     return pid
 
@@ -160,7 +184,7 @@ def test_crash_after_every_mutating_call_of_create_and_delete(
 @pytest.mark.usefixtures("controllers_under_test")
 def test_services_converge_with_a_fifth_of_calls_throttled(sandbox: SandboxState) -> None:
     control = FidelityControl(sandbox.emulator_url)
-    start_replica(sandbox)
+    wait_caught_up(sandbox, start_replica(sandbox), control)
     since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
     control.patch_config({"faults": [{"pattern": "*", "kind": "throttle", "rate": 0.2,
                                       "clients": CLIENT}]})

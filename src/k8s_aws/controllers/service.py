@@ -132,6 +132,7 @@ class ServiceController:
             for key, known in self._known.items() if known.load_balancer is not None
         }
         if not by_name:
+            self.sweeps += 1
             return []
         lbs = await self._clbs.fleet(set(by_name))
         groups = await self._clbs.fleet_groups()
