@@ -98,6 +98,8 @@ def group_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
 def test_a_new_service_gets_a_classic_elb(
     sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
 ) -> None:
+    backend_existed = bool(ec2.describe_security_groups(Filters=[
+        {"Name": "group-name", "Values": ["k8s-aws-itest-lb-backends"]}])["SecurityGroups"])
     sweep_drift_now(sandbox)  # no periodic sweep inside the counted window
     since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
     svc = apply_service(sandbox, "shop", {"additional-resource-tags": "team=shop"})
@@ -129,7 +131,10 @@ def test_a_new_service_gets_a_classic_elb(
                if p["GroupId"] == backend) == 1  # one rule for every LB of the cluster
     assert FINALIZER in (service(sandbox, "shop") or {})["metadata"]["finalizers"]
     calls = [c for c in control.calls(client=CLIENT) if c.seq > since]
-    assert len(calls) <= 12, [c.action for c in calls]
+    # The cluster's first load balancer also makes the cluster-wide backend group and its
+    # one rule on the node group (a CreateSecurityGroup and an AuthorizeSecurityGroupIngress).
+    budget = 12 if backend_existed else 14
+    assert len(calls) <= budget, [(c.action, c.error) for c in calls]
 
 
 def test_changes_are_made_in_place_and_a_scheme_change_is_refused(
