@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.procfs import listening_addresses, listening_sockets
-
-__all__ = ["alive", "cmdline", "listening_sockets", "sandbox_listeners"]
+from k8s_aws.sandbox.procfs import listening_addresses, session_pids
 
 
 def alive(pid: int) -> bool:
@@ -28,6 +26,11 @@ def sandbox_listeners(directory: Path) -> dict[str, list[tuple[str, int]]]:
         pidfile.name: sorted(listening_addresses([pidfile.pid]))
         for pidfile in ProcessGroup(directory).pidfiles()
     }
+
+
+def session_listeners(sessions: set[int]) -> set[tuple[str, int]]:
+    """Where any live process of these sessions listens (children and orphans included)."""
+    return listening_addresses(pid for s in sessions for pid in session_pids(s))
 
 
 def cmdline(pid: int) -> list[str]:
