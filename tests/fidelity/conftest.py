@@ -11,7 +11,7 @@ import functools
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from k8s_aws.sandbox import procfs
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.ports import LOOPBACK, free_port
 from k8s_aws.support import netguard
@@ -52,15 +53,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     url = f"http://{LOOPBACK}:{port}"
     control = FidelityControl(url)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"emulator exited:\n{log_path.read_text()[-3000:]}")
-        control.config()
-        return True
-
     try:
-        wait_until(ready, timeout=60, what="the emulator to answer")
+        wait_for_emulator(process, port, control.config,
+                          exited=lambda: f"emulator exited:\n{log_path.read_text()[-3000:]}")
         yield url
     finally:
         process.terminate()
@@ -69,6 +64,25 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_for_emulator(process: subprocess.Popen[bytes], port: int, answers: Callable[[], object],
+                      exited: Callable[[], str] = lambda: "the emulator exited") -> None:
+    """Wait until `process` itself listens on `port`, then until `answers()` succeeds.
+
+    The port was free when chosen; another run on the machine may have taken it since, and
+    its emulator would answer just as well.
+    """
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(exited())
+        if not procfs.listens([process.pid], port):
+            return False
+        answers()
+        return True
+
+    wait_until(ready, timeout=60, what=f"the emulator (pid {process.pid}) to answer on {port}")
 
 
 @pytest.fixture

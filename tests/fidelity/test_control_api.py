@@ -17,9 +17,8 @@ import pytest
 from k8s_aws.sandbox.fidelity.config import FidelityConfig
 from k8s_aws.sandbox.fidelity.control import ControlError, FidelityControl
 from k8s_aws.sandbox.ports import LOOPBACK, free_port
-from k8s_aws.support.deadline import wait_until
 
-from .conftest import LONG, ZONES, Aws, World
+from .conftest import LONG, ZONES, Aws, World, wait_for_emulator
 
 
 def test_config_round_trip(control: FidelityControl) -> None:
@@ -90,8 +89,12 @@ def start_emulator(tmp_path: Path) -> Iterator[Any]:
         )
         processes.append(process)
         url = f"http://{LOOPBACK}:{port}"
-        wait_until(lambda: urllib.request.urlopen(url + "/moto-api/data.json", timeout=2),
-                   timeout=60, what="the emulator")
+
+        def answers() -> None:
+            with urllib.request.urlopen(url + "/moto-api/data.json", timeout=2):
+                pass
+
+        wait_for_emulator(process, port, answers)
         return url
 
     yield start

@@ -18,6 +18,7 @@ from k8s_aws.support.deadline import wait_until
 from .conftest import LONG, REGION, ZONES, Aws
 
 # A stand-in controller: creates volumes one after the other, printing each answer it read.
+# It calls nothing before the test's go line, so the test registers its hook first.
 CONTROLLER = """
 import sys, boto3
 from botocore.config import Config
@@ -25,6 +26,7 @@ ec2 = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s",
                             region_name=sys.argv[2]).client(
     "ec2", endpoint_url=sys.argv[1],
     config=Config(user_agent_appid="victim", retries={"total_max_attempts": 1}))
+sys.stdin.readline()
 ec2.describe_volumes()
 for _ in range(10):
     print(ec2.create_volume(Size=1, AvailabilityZone=sys.argv[3])["VolumeId"], flush=True)
@@ -69,10 +71,15 @@ def test_a_controller_never_reads_the_answer_to_its_last_call(
 ) -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", CONTROLLER, control.endpoint, REGION, ZONES[0]],
-        stdout=subprocess.PIPE, env={**os.environ},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ},
     )
-    control.add_crash_hook("victim", after_mutations=k, pid=process.pid)
-    stdout, _ = process.communicate(timeout=60)
+    try:
+        control.add_crash_hook("victim", after_mutations=k, pid=process.pid)
+        stdout, _ = process.communicate(input=b"go\n", timeout=60)
+    finally:
+        if process.poll() is None:  # the hook was refused, or the victim outlived the timeout
+            process.kill()
+            process.communicate()
     assert process.returncode == -signal.SIGKILL
     seen_by_controller = stdout.decode().split()
     assert len(seen_by_controller) == k - 1

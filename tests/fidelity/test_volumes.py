@@ -32,10 +32,12 @@ def test_a_volume_is_creating_then_available(control: FidelityControl, ec2: Any)
 
 
 def test_real_time_moves_states_on_too(control: FidelityControl, ec2: Any) -> None:
-    control.patch_config({"delays": {"volume_create": 1.0}})
+    # Long enough that a stalled machine still sees `creating` right after the create;
+    # `available` then has a deadline with ample room on top of the delay.
+    control.patch_config({"delays": {"volume_create": 3.0}})
     volume = ec2.create_volume(Size=1, AvailabilityZone=ZONES[0])["VolumeId"]
     assert state(ec2, volume) == "creating"
-    wait_until(lambda: state(ec2, volume) == "available", timeout=10,
+    wait_until(lambda: state(ec2, volume) == "available", timeout=15,
                what="the volume to become available")
 
 

@@ -18,12 +18,16 @@ from k8s_aws.volumes.csi.proto import csi_pb2
 from .csi import GIB, SINGLE_WRITER, Driver, start_driver, stop_driver
 
 _names = itertools.count()
+# The driver's merge window: an expand and a modify sent together land in it however slow
+# the machine. The emulator's rate window (fidelity limits, 30 s) must stay well longer, so
+# the expand after the merged one still falls inside it and is refused.
+MERGE_WINDOW = 5.0
 
 
 @pytest.fixture(scope="module")
 def driver(sandbox: SandboxState, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     running = start_driver(sandbox, tmp_path_factory.mktemp("csi-controller"),
-                           "--modification-window=1")
+                           f"--modification-window={MERGE_WINDOW:g}")
     yield running
     stop_driver(running)
 
@@ -84,8 +88,11 @@ def test_unpublish_from_a_terminated_instance_is_ok(driver: Driver, ec2: Any,
     driver.delete(volume_id)
 
 
-def test_expand_and_modify_merge_then_the_window_is_a_clear_error(driver: Driver,
-                                                                  ec2: Any) -> None:
+def test_expand_and_modify_merge_then_the_window_is_a_clear_error(
+    driver: Driver, ec2: Any, sandbox: SandboxState
+) -> None:
+    rate_window = FidelityControl(sandbox.emulator_url).config().limits.modification_window
+    assert rate_window >= 4 * MERGE_WINDOW, "the retry below must fall inside the rate window"
     volume_id = driver.create(f"pvc-grow-{next(_names)}", size_gib=1).volume.volume_id
     expand = csi_pb2.ControllerExpandVolumeRequest(
         volume_id=volume_id, capacity_range=csi_pb2.CapacityRange(required_bytes=2 * GIB))

@@ -7,11 +7,12 @@ import subprocess
 from pathlib import Path
 
 from k8s_aws.sandbox.processes import ProcessGroup
+from k8s_aws.sandbox.procfs import session_of
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
 from .conftest import CLI, emulator_session, kubectl_json, run_cli
-from .procfs import alive, listening_sockets, sandbox_listeners
+from .procfs import alive, sandbox_listeners, session_listeners
 from .vms import wait_ready
 
 
@@ -58,12 +59,16 @@ def _second_sandbox_checks(sandbox: SandboxState, directory: Path) -> None:
 
     pids = [p.pid for p in ProcessGroup(directory).pidfiles()]
     assert len(pids) == 8  # no controller-manager: --without-controllers
+    # Each process leads a session of its own; whatever it forks stays in it.
+    assert all(session_of(pid) == pid for pid in pids)
+    sessions = set(pids)
+    assert session_listeners(sessions) >= second_ports  # so the check after `down` can fail
     down = run_cli("sandbox", "down", "--dir", str(directory))
     assert down.returncode == 0, down.stderr
     assert "stopped 8 processes" in down.stdout
     assert not any(alive(pid) for pid in pids)
-    still_listening = set(listening_sockets().values())
-    assert not second_ports & still_listening
+    # Only this sandbox's processes count: another run may listen on a port it freed.
+    assert session_listeners(sessions) == set()
     assert run_cli("sandbox", "status", "--dir", str(directory)).returncode == 1
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s_aws.sandbox import binaries, controlplane
+from k8s_aws.sandbox import binaries, controlplane, procfs
 from k8s_aws.sandbox.controllers import (
     aws_environment,
     controller_manager_spec,
@@ -95,12 +95,17 @@ class _Starter:
     def __init__(self, group: ProcessGroup) -> None:
         self.group = group
 
-    def start(self, spec: ProcessSpec, ready: Callable[[], bool], timeout: float = 60) -> None:
+    def start(self, spec: ProcessSpec, ready: Callable[[], bool], timeout: float = 60,
+              port: int | None = None) -> None:
+        """`port`: the process is ready only once its own session listens there, so `ready`
+        cannot be answered by another sandbox's server that took the port first."""
         _say(f"starting {spec.name}")
-        self.group.start(spec)
+        session = self.group.start(spec)  # each process leads a session of its own
 
         def check() -> bool:
             self.group.check_alive(spec.name)
+            if port is not None and not procfs.listens(procfs.session_pids(session), port):
+                return False
             return ready()
 
         wait_until(check, timeout=timeout, what=f"{spec.name} to be ready")
@@ -171,12 +176,14 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
     starter.start(
         controlplane.etcd_spec(etcd_bin / "etcd", etcd_data, ports),
         lambda: _http_ok(f"http://{LOOPBACK}:{etcd_port}/health", '"health":"true"'),
+        port=etcd_port,
     )
     api_url = f"https://{LOOPBACK}:{api_port}"
     starter.start(
         controlplane.apiserver_spec(kube_bin / "kube-apiserver", pki, token_file, ports),
         lambda: _http_ok(f"{api_url}/readyz", "ok"),
         timeout=120,
+        port=api_port,
     )
     kubeconfigs = {
         name: write_kubeconfig(
@@ -197,6 +204,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             kcm_port,
         ),
         lambda: _http_ok(f"https://{LOOPBACK}:{kcm_port}/healthz", "ok"),
+        port=kcm_port,
     )
     starter.start(
         controlplane.scheduler_spec(
@@ -206,12 +214,14 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             sched_port,
         ),
         lambda: _http_ok(f"https://{LOOPBACK}:{sched_port}/healthz", "ok"),
+        port=sched_port,
     )
     emulator_url = f"http://{LOOPBACK}:{aws_port}"
     starter.start(
         _python_spec("aws-emulator", "k8s_aws.sandbox.emulator", f"--port={aws_port}",
                      keys=("sandbox", "sandbox")),
         lambda: _http_ok(f"{emulator_url}/moto-api/data.json"),
+        port=aws_port,
     )
     _say(f"provisioning the AWS account: VPC, subnets, IAM, {options.nodes} worker VMs")
     world = provision(emulator_url, options.cluster, options.region, options.nodes)
@@ -231,6 +241,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             keys=keys,
         ),
         lambda: _imds_ok(imds_url),
+        port=imds_port,
     )
     state = SandboxState(
         dir=str(root),
@@ -265,6 +276,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             ),
         ),
         lambda: True,
+        port=kwok_port,
     )
     starter.start(
         _python_spec(
@@ -315,6 +327,7 @@ def _start_controllers(
             root / "calls" / "controller-manager.jsonl", aws_env,
         ),
         lambda: _http_ok(f"{state.controller_manager_url}/readyz", "ok"),
+        port=ccm_port,
     )
     csi_socket = root / "csi" / "csi.sock"
     starter.start(
