@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from k8s_aws.kube.client import api_client
 from k8s_aws.kube.informer import Informer
 from k8s_aws.kube.leader import LeaderElectionSettings
+from k8s_aws.sandbox import procfs
 from k8s_aws.sandbox.controllers import aws_environment, controller_manager_spec
 from k8s_aws.sandbox.ports import free_port
 from k8s_aws.sandbox.processes import ProcessGroup
@@ -215,6 +216,8 @@ def replica(sandbox: SandboxState, name: str) -> tuple[int, str]:
     pid = ProcessGroup(sandbox.root).start(spec)
 
     def ready() -> bool:
+        if not procfs.listens(procfs.session_pids(pid), port):
+            return False  # whatever answers on the port is not this replica (yet)
         with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
             return bool(response.status == 200)
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from k8s_aws.sandbox import procfs
 from k8s_aws.sandbox.controllers import aws_environment, controller_manager_spec
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.ports import free_port
@@ -63,7 +64,11 @@ def wait_caught_up(sandbox: SandboxState, replica: Replica, control: FidelityCon
     wanted = sum(1 for s in kubectl_json(sandbox, "get", "services", "-A")["items"]
                  if s["spec"]["type"] == "LoadBalancer")
 
+    port = int(replica.metrics_url.rsplit(":", 1)[1])
+
     def caught_up() -> bool:
+        if not procfs.listens(procfs.session_pids(replica.pid), port):
+            return False  # not yet serving its metrics (or another run's server took the port)
         if metric(replica.metrics_url, "k8s_aws_leader") != 1:
             return False
         reconciled = metric(replica.metrics_url, "k8s_aws_reconcile_total", controller="service")
