@@ -146,8 +146,8 @@ class InstanceDirectory:
         self._fetched_at.pop(InstanceId(instance_id), None)
 
     def forget_name(self, private_dns: str) -> None:
-        """Drop a name's mapping when its Node goes: a VM recreated with the same IP (BOSH
-        keeps static IPs) has the same name but is another instance."""
+        """Drop a name's mapping (when its Node goes): the next instance with that name is
+        another one."""
         self._dns_to_id.pop(private_dns, None)
 
     async def find_by_private_dns(

@@ -47,6 +47,18 @@ class _NodeEvents:
         self._controller.on_node_event(event, key, old, new)
 
 
+class _DeletedNodeNames:
+    """A deleted Node's name (its private DNS name) may come back on another instance: AWS
+    reuses a terminated VM's IP, and BOSH recreates VMs with their static IPs."""
+
+    def __init__(self, directory: InstanceDirectory) -> None:
+        self._directory = directory
+
+    def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
+        if new is None:
+            self._directory.forget_name(key)
+
+
 class ControllerManager:
     def __init__(self, settings: ControllerManagerSettings) -> None:
         self.settings = settings
@@ -88,7 +100,7 @@ class ControllerManager:
         directory = InstanceDirectory(self.aws.client("ec2"), self._executor)
         writer = NodeWriter(api)
         events = EventRecorder(api, COMPONENT)
-        handlers: list[NodeEventHandler] = []
+        handlers: list[NodeEventHandler] = [_DeletedNodeNames(directory)]
         controllers: list[Controller] = []
         tasks: list[asyncio.Task[None]] = []
 

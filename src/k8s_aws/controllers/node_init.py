@@ -20,10 +20,6 @@ from k8s_aws.support.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 NOT_FOUND_RETRY = 30.0
-# A new Node is matched to an instance read at most this long ago: fresh enough that a
-# recycled name is not matched to the instance it belonged to before, old enough that the
-# start-up prefetch still serves every reconcile that follows it.
-INIT_MAX_AGE = 60.0
 
 
 async def find_instance(
@@ -68,9 +64,7 @@ class NodeInitController:
         self._ip_families = ip_families
 
     def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
-        if new is None:
-            self._directory.forget_name(key)  # Node names are private DNS names
-        elif NodeView.of(new).has_taint(UNINITIALIZED_TAINT):
+        if new is not None and NodeView.of(new).has_taint(UNINITIALIZED_TAINT):
             self.queue.add(key)
 
     async def prefetch(self) -> None:
@@ -88,7 +82,7 @@ class NodeInitController:
             return None
         ref = ObjectRef.of(raw, "Node")
         try:
-            instance = await find_instance(self._directory, node, self._region, INIT_MAX_AGE)
+            instance = await find_instance(self._directory, node, self._region)
         except InvalidProviderId as exc:
             await self._events.record(ref, "Warning", "InvalidProviderID", str(exc))
             return None

@@ -1,0 +1,85 @@
+"""A private DNS name outlives its instance: AWS gives a terminated VM's IP to a later one
+(BOSH recreates VMs with their static IPs). The directory's name -> instance map must follow."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.model.instance import InstanceId
+
+NAME = "ip-10-0-1-5.us-west-2.compute.internal"
+
+
+class Ec2Account:
+    """DescribeInstances over a list of instances, filtered as EC2 filters them."""
+
+    def __init__(self) -> None:
+        self.instances: list[dict[str, Any]] = []
+        self.calls = 0
+
+    def launch(self, instance_id: str) -> None:
+        self.instances.append({"InstanceId": instance_id, "PrivateDnsName": NAME,
+                               "State": {"Name": "running"}})
+
+    def terminate(self, instance_id: str) -> None:
+        for instance in self.instances:
+            if instance["InstanceId"] == instance_id:
+                instance["State"] = {"Name": "terminated"}
+
+    def get_paginator(self, operation: str) -> Ec2Account:
+        assert operation == "describe_instances"
+        return self
+
+    def paginate(self, Filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.calls += 1
+        (only,) = Filters
+        key = {"instance-id": "InstanceId", "private-dns-name": "PrivateDnsName"}[only["Name"]]
+        found = [i for i in self.instances if i[key] in only["Values"]]
+        return [{"Reservations": [{"Instances": found}]}]
+
+
+def directory(account: Ec2Account) -> InstanceDirectory:
+    return InstanceDirectory(account, ThreadPoolExecutor(1), batch_idle=0.0, batch_max_wait=0.0)
+
+
+async def named(instances: InstanceDirectory) -> str | None:
+    found = await instances.find_by_private_dns([NAME])
+    return found.id if found else None
+
+
+async def test_a_forgotten_name_is_looked_up_again() -> None:
+    account = Ec2Account()
+    account.launch("i-old")
+    instances = directory(account)
+    assert await named(instances) == "i-old"
+    account.terminate("i-old")
+    account.launch("i-new")
+    # Until the name is forgotten the cached mapping answers, without a call...
+    calls = account.calls
+    assert await named(instances) == "i-old"
+    assert account.calls == calls
+    # ...and once its Node is gone, the name is asked for afresh.
+    instances.forget_name(NAME)
+    assert await named(instances) == "i-new"
+
+
+async def test_an_instance_read_as_terminated_gives_its_name_up() -> None:
+    account = Ec2Account()
+    account.launch("i-old")
+    instances = directory(account)
+    await instances.find_by_private_dns([NAME])
+    account.terminate("i-old")
+    account.launch("i-new")
+    old = await instances.get(InstanceId("i-old"), max_age=0)
+    assert old is not None and old.state == "terminated"
+    assert await named(instances) == "i-new"
+
+
+async def test_a_name_only_a_terminated_instance_had_finds_nothing_alive() -> None:
+    account = Ec2Account()
+    account.launch("i-old")
+    account.terminate("i-old")
+    found = await directory(account).find_by_private_dns([NAME])
+    assert found is not None and found.state == "terminated"  # node_init refuses it
