@@ -9,15 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.procfs import listening_addresses, session_pids
+from k8s_aws.sandbox.procfs import alive, listening_addresses, session_pids
 
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
+__all__ = ["alive", "cmdline", "sandbox_listeners", "session_listeners"]
 
 
 def sandbox_listeners(directory: Path) -> dict[str, list[tuple[str, int]]]:

@@ -216,7 +216,7 @@ def replica(sandbox: SandboxState, name: str) -> tuple[int, str]:
     pid = ProcessGroup(sandbox.root).start(spec)
 
     def ready() -> bool:
-        if not procfs.listens(procfs.session_pids(pid), port):
+        if not procfs.session_listens(pid, port):
             return False  # whatever answers on the port is not this replica (yet)
         with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
             return bool(response.status == 200)

@@ -44,7 +44,11 @@ FAST_LEASE = ("--leader-elect-resource-name=k8s-aws-crash-test",
 
 class Replica(NamedTuple):
     pid: int
-    metrics_url: str
+    port: int  # of its metrics
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 def start_replica(sandbox: SandboxState) -> Replica:
@@ -55,7 +59,7 @@ def start_replica(sandbox: SandboxState) -> Replica:
         sandbox.root / "calls" / f"{name}.jsonl",
         aws_environment(sandbox.emulator_url, sandbox.imds_url, sandbox.region), FAST_LEASE,
     )
-    return Replica(ProcessGroup(sandbox.root).start(spec), f"http://127.0.0.1:{port}")
+    return Replica(ProcessGroup(sandbox.root).start(spec), port)
 
 
 def wait_caught_up(sandbox: SandboxState, replica: Replica, control: FidelityControl) -> None:
@@ -64,10 +68,8 @@ def wait_caught_up(sandbox: SandboxState, replica: Replica, control: FidelityCon
     wanted = sum(1 for s in kubectl_json(sandbox, "get", "services", "-A")["items"]
                  if s["spec"]["type"] == "LoadBalancer")
 
-    port = int(replica.metrics_url.rsplit(":", 1)[1])
-
     def caught_up() -> bool:
-        if not procfs.listens(procfs.session_pids(replica.pid), port):
+        if not procfs.session_listens(replica.pid, replica.port):
             return False  # not yet serving its metrics (or another run's server took the port)
         if metric(replica.metrics_url, "k8s_aws_leader") != 1:
             return False

@@ -1,13 +1,18 @@
 """A private DNS name outlives its instance: AWS gives a terminated VM's IP to a later one
-(BOSH recreates VMs with their static IPs). The directory's name -> instance map must follow."""
+(BOSH recreates VMs with their static IPs). The directory's name -> instance map must follow,
+and node initialization must never take a dead instance's identity."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.controllers.node_init import NOT_FOUND_RETRY, NodeInitController
+from k8s_aws.controllers.worker import RequeueAfter
+from k8s_aws.kube.events import ObjectRef
 from k8s_aws.model.instance import InstanceId
+from k8s_aws.nodes.initialize import UNINITIALIZED_TAINT
 
 NAME = "ip-10-0-1-5.us-west-2.compute.internal"
 
@@ -83,3 +88,36 @@ async def test_a_name_only_a_terminated_instance_had_finds_nothing_alive() -> No
     account.terminate("i-old")
     found = await directory(account).find_by_private_dns([NAME])
     assert found is not None and found.state == "terminated"  # node_init refuses it
+
+
+class Recorder:
+    """Events and Node writes a reconcile makes, kept instead of sent."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.writes: list[str] = []
+
+    async def record(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
+        self.events.append((type_, reason))
+
+    async def set_addresses(self, *args: Any) -> None:
+        self.writes.append("addresses")
+
+    async def update_spec(self, *args: Any, **kwargs: Any) -> None:
+        self.writes.append("spec")
+
+
+async def test_a_new_node_is_never_given_a_terminated_instances_identity() -> None:
+    account = Ec2Account()
+    account.launch("i-old")
+    account.terminate("i-old")  # the only instance that ever had the name
+    node = {"metadata": {"name": NAME}, "spec": {"taints": [
+        {"key": UNINITIALIZED_TAINT, "value": "true", "effect": "NoSchedule"}]}}
+    recorder = Recorder()
+    init = NodeInitController(
+        cache={NAME: node}, directory=directory(account), writer=cast(Any, recorder),
+        events=cast(Any, recorder), region="us-west-2",
+    )
+    assert await init.reconcile(NAME) == RequeueAfter(NOT_FOUND_RETRY)
+    assert recorder.events == [("Warning", "InstanceNotFound")]
+    assert recorder.writes == []

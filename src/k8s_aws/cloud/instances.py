@@ -157,7 +157,7 @@ class InstanceDirectory:
         for name in names:
             known = self._dns_to_id.get(name)
             cached = self._cached(known, max_age) if known else None
-            if cached is not None and cached.state != "terminated":
+            if cached is not None:  # mapped names are never a terminated instance's
                 return cached
         results = await asyncio.gather(*(self._by_dns.get(n) for n in names))
         return next((r for r in results if r is not None), None)

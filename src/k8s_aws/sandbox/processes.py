@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from k8s_aws.sandbox import procfs
+
 
 class ProcessExited(RuntimeError):
     """A sandbox process died while we waited for it; the message has its log tail."""
@@ -25,25 +27,6 @@ class ProcessSpec:
     name: str
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
-
-
-def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat: identifies this incarnation of the pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces; it is wrapped in parentheses.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[19]
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2 :].split()[0] == "Z"
 
 
 @dataclass(frozen=True)
@@ -57,7 +40,7 @@ class Pidfile:
         return self.path.stem.split("-", 1)[1]
 
     def alive(self) -> bool:
-        return _start_time(self.pid) == self.start_time and not _is_zombie(self.pid)
+        return procfs.start_time(self.pid) == self.start_time and procfs.alive(self.pid)
 
 
 class ProcessGroup:
@@ -87,7 +70,7 @@ class ProcessGroup:
             )
         self._children[spec.name] = proc
         sequence = len(list(self.pid_dir.glob("*.pid")))
-        start_time = _start_time(proc.pid) or ""
+        start_time = procfs.start_time(proc.pid) or ""
         path = self.pid_dir / f"{sequence:02d}-{spec.name}.pid"
         path.write_text(f"{proc.pid} {start_time}\n")
         return proc.pid

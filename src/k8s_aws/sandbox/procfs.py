@@ -28,6 +28,18 @@ def _stat_fields(pid: int) -> list[str] | None:
     return stat[stat.rindex(")") + 2 :].split()
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def start_time(pid: int) -> str | None:
+    """Field 22 of its stat: tells this incarnation of a pid from a later one reusing it."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields else None
+
+
 def session_of(pid: int) -> int | None:
     """The session id of `pid` (field 6 of its stat), None if it is gone."""
     fields = _stat_fields(pid)
@@ -105,3 +117,9 @@ def listens(pids: Iterable[int], port: int, host: str = LOOPBACK) -> bool:
     so whatever answers on host:port is ours.
     """
     return any(p == port and _reaches(a, host) for a, p in listening_addresses(pids))
+
+
+def session_listens(session: int, port: int) -> bool:
+    """Whether a process of `session` (a server started as a session leader, or one of its
+    children) holds the listening socket on `port`: readiness of a server we started."""
+    return listens(session_pids(session), port)

@@ -104,7 +104,7 @@ class _Starter:
 
         def check() -> bool:
             self.group.check_alive(spec.name)
-            if port is not None and not procfs.listens(procfs.session_pids(session), port):
+            if port is not None and not procfs.session_listens(session, port):
                 return False
             return ready()
 
