@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from k8s_aws.cloud import clb
+from k8s_aws.cloud.lb_registry import Applied
 from k8s_aws.loadbalancer.build import Backend
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
 from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
-from k8s_aws.loadbalancer.simulate import simulate
+from k8s_aws.model.lb_actions import Action
 from k8s_aws.model.loadbalancer import (
     DesiredLoadBalancer,
     HealthCheck,
@@ -28,6 +30,14 @@ from .lb_fixtures import CLUSTER, UID, desired, service
 
 GOLDEN = Path(__file__).parent / "golden"
 REFS = {"$frontend": "sg-front", "$backend": "sg-back"}
+
+
+def simulate(
+    observed: Observed, actions: tuple[Action, ...], refs: dict[str, str] | None = None,
+    dns_name: str = "",
+) -> Observed:
+    """The registry's effects, with the ids an applier would have got back."""
+    return clb.simulate(observed, actions, Applied(dict(refs or {}), dns_name))
 
 
 def test_name_is_a_plus_uid_without_dashes_cut_to_32() -> None:

@@ -33,6 +33,32 @@ KNOWN_SUFFIXES = frozenset({
     "alpn-policy", "name", "load-balancer-attributes", "healthcheck-success-codes",
 })
 NLB_ONLY = frozenset({"target-group-attributes", "eip-allocations", "private-ipv4-addresses"})
+# Known (other controllers act on them) but not acted on for a Classic ELB: each one present
+# gets a Warning Event naming it, so `scheme: internal` is never silently internet-facing.
+CLASSIC_UNSUPPORTED = {
+    "scheme": "use aws-load-balancer-internal: \"true\" for an internal Classic ELB",
+    "name": "a Classic ELB is named after the Service UID",
+    "ip-address-type": "a Classic ELB is IPv4 only",
+    "load-balancer-attributes": "use the connection-*, cross-zone-* and access-log-* annotations",
+    "healthcheck-success-codes": "a Classic ELB health check takes no success codes",
+    "alpn-policy": "applies to NLB TLS listeners only",
+    "nlb-target-type": "applies to Network Load Balancers only",
+    "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
+}
+CLASSIC = "classic"
+NLB = "nlb"
+EXTERNAL = "external"
+LB_TYPES = (CLASSIC, NLB, EXTERNAL)
+
+
+def classify(annotations: Mapping[str, str]) -> str:
+    """The load balancer family a Service asks for (`aws-load-balancer-type`), read here only:
+    classic (no or any other value: the reference provider's behaviour), nlb, or external
+    (another controller, the AWS Load Balancer Controller, owns `external` and `nlb-ip`)."""
+    raw = (annotations.get(PREFIX + "type") or "").strip().lower()
+    if raw == NLB:
+        return NLB
+    return EXTERNAL if raw in SKIPPED_TYPES else CLASSIC
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,8 @@ class LoadBalancerSettings:
     health_check: HealthCheckOverrides = field(default_factory=HealthCheckOverrides)
     target_node_labels: tuple[tuple[str, str], ...] = ()
     subnets: tuple[str, ...] = ()
+    # Present annotations this LB type does not act on: (annotation, why/what instead).
+    unsupported: tuple[tuple[str, str], ...] = ()
 
 
 class _Reader:
@@ -154,15 +182,15 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
     for suffix in r.values:
         if suffix not in KNOWN_SUFFIXES:
             r.problem(suffix, "unknown annotation; see the aws-load-balancer-* annotations")
-    raw_type = (r.text("type") or "").lower()
-    lb_type = "classic"
-    if raw_type == "nlb":
-        lb_type = "nlb"
-    elif raw_type in SKIPPED_TYPES:
-        lb_type = "external"
-    if lb_type == "classic":
+    lb_type = classify(annotations)
+    unsupported: tuple[tuple[str, str], ...] = ()
+    if lb_type == CLASSIC:
         for suffix in sorted(NLB_ONLY & r.values.keys()):
             r.problem(suffix, "applies to Network Load Balancers only (type: nlb)")
+        unsupported = tuple(
+            (PREFIX + suffix, CLASSIC_UNSUPPORTED[suffix])
+            for suffix in sorted(CLASSIC_UNSUPPORTED.keys() & r.values.keys())
+        )
     internal_text = r.text("internal") or ""
     internal = internal_text.lower() not in ("", "false")
     proxy = r.text("proxy-protocol")
@@ -226,6 +254,7 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         health_check=health,
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),
+        unsupported=unsupported,
     )
     if r.problems:
         raise InvalidAnnotations(r.problems)

@@ -41,21 +41,21 @@ from k8s_aws.model.loadbalancer import (
     SSL_POLICY_PREFIX,
     Attributes,
     DesiredLoadBalancer,
-    IngressRule,
     Observed,
     backend_group_name,
+    backend_rule,
     ours,
 )
 
-NODE_RULE_DESCRIPTION = "k8s-aws: load balancers of cluster {cluster}"
 
-
-def backend_rule(backend_group: str, cluster: str) -> IngressRule:
-    """The single rule on a node group: everything from the cluster's LB backend group."""
-    return IngressRule("-1", -1, -1, backend_group, NODE_RULE_DESCRIPTION.format(cluster=cluster))
-
-
-def plan_delete(service: str, observed: Observed, cluster: str) -> Plan:
+def plan_delete(
+    service: str, observed: Observed, cluster: str, backend_wanted: bool = True
+) -> Plan:
+    """Planning against an empty desired model: everything of this Service's that AWS holds
+    goes, in reverse dependency order. The cluster's backend group and its rules on the node
+    groups are part of that model too: they go only when no other Service wants a load
+    balancer (`backend_wanted` False) AND the observer proved no other load balancer in AWS
+    uses the group (`observed.backend_unused`)."""
     actions: list[Action] = []
     lb = observed.load_balancer
     if lb is not None:
@@ -65,6 +65,12 @@ def plan_delete(service: str, observed: Observed, cluster: str) -> Plan:
     group = observed.frontend_group
     if group is not None and ours(group.tags, cluster, service):
         actions.append(DeleteGroup(group.id, group.name))
+    backend = observed.backend_group
+    if (backend is not None and not backend_wanted and observed.backend_unused
+            and ours(backend.tags, cluster, None)):
+        rule = backend_rule(backend.id, cluster)
+        actions += [RevokeIngress(g, (rule,)) for g in sorted(observed.node_groups_admitting)]
+        actions.append(DeleteGroup(backend.id, backend.name))
     return Plan(tuple(actions))
 
 
