@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,9 +24,8 @@ from k8s_aws.model.loadbalancer import (
     ours,
 )
 
-from .lb_fixtures import CLUSTER, UID, desired, service
+from .lb_fixtures import CLUSTER, GOLDEN, GOLDEN_CASES, UID, desired, plan_json, service
 
-GOLDEN = Path(__file__).parent / "golden"
 REFS = {"$frontend": "sg-front", "$backend": "sg-back"}
 
 
@@ -87,30 +84,13 @@ def test_ssl_listeners_and_local_policy_health_check() -> None:
     assert d.health_check.target == "HTTP:32000/healthz"
 
 
-def plan_json(annotations: dict[str, str] | None = None, **spec: Any) -> list[dict[str, Any]]:
-    plan = plan_ensure(desired(annotations, **spec), Observed(), CLUSTER)
-    result: list[dict[str, Any]] = json.loads(json.dumps(plan.to_json(), default=list))
-    return result
-
-
-@pytest.mark.parametrize(
-    ("golden", "annotations", "spec"),
-    [
-        ("clb-basic", {}, {}),
-        ("clb-internal-proxy-tags", {"internal": "true", "proxy-protocol": "*",
-                                     "additional-resource-tags": "team=shop",
-                                     "cross-zone-load-balancing-enabled": "true"}, {}),
-        ("clb-ssl-byo-groups", {"ssl-cert": "arn:aws:acm:r:1:certificate/c",
-                                "ssl-negotiation-policy": "ELBSecurityPolicy-TLS-1-2-2017-01",
-                                "security-groups": "sg-0000aaaa"}, {}),
-    ],
-)
+@pytest.mark.parametrize(("golden", "annotations", "spec"), GOLDEN_CASES)
 def test_golden_plans(golden: str, annotations: dict[str, str], spec: dict) -> None:  # type: ignore[type-arg]
+    """A missing golden file fails: `make golden` (tests/unit/regenerate_golden.py) writes
+    them, on purpose, for review in the diff."""
     path = GOLDEN / f"{golden}.json"
     actual = plan_json(annotations, **spec)
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(actual, indent=2) + "\n")
+    assert path.exists(), f"{path} is missing: run `make golden` and review the diff"
     assert actual == json.loads(path.read_text()), f"plan changed; review and update {path}"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from k8s_aws.cloud import operations
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.lb_actions import Action, Plan
 from k8s_aws.model.loadbalancer import Observed
@@ -58,6 +59,37 @@ def register(kind: ActionKind[A]) -> ActionKind[A]:
         raise ValueError(f"action {kind.type.__name__} is registered twice")
     REGISTRY[kind.type] = kind
     return kind
+
+
+def _subclasses(base: type[Action]) -> list[type[Action]]:
+    found = []
+    for sub in base.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def registry_problems(
+    registry: dict[type[Action], ActionKind[Any]], actions: list[type[Action]] | None = None
+) -> list[str]:
+    """What keeps the registry from being complete: an action type without a kind, or a kind
+    without an applier, an effect, or operations declared (for the load balancers) in
+    `cloud.operations`. Empty when every action can be applied, simulated and permitted."""
+    declared = {(op.service, op.name) for op in operations.OPERATIONS if op.feature == "lb"}
+    problems = [f"{t.__name__}: no kind registered"
+                for t in (actions if actions is not None else _subclasses(Action))
+                if t not in registry]
+    for action_type, kind in registry.items():
+        name = action_type.__name__
+        entry: Any = kind  # typed as complete; checked here because a registry is data
+        if not callable(entry.apply):
+            problems.append(f"{name}: no applier")
+        if not callable(entry.effect):
+            problems.append(f"{name}: no effect")
+        if not kind.operations:
+            problems.append(f"{name}: no operations")
+        problems += [f"{name}: {s}:{o} is not an lb operation in cloud.operations"
+                     for s, o in kind.operations if (s, o) not in declared]
+    return problems
 
 
 def kind_of(action: Action) -> ActionKind[Any]:

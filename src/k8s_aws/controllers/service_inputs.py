@@ -11,12 +11,12 @@ from k8s_aws.loadbalancer.service import ServiceView, load_balancer_name
 from k8s_aws.loadbalancer.service_plan import (
     DELETE,
     ENSURE,
-    SKIP,
     PlannerSettings,
     PlanRequest,
     ServicePlan,
     intent,
     plan_service,
+    without_aws,
 )
 from k8s_aws.model.loadbalancer import Observed
 from k8s_aws.nodes.providerid import InvalidProviderId, parse_provider_id
@@ -52,9 +52,10 @@ async def observe_and_plan(
     """The two steps of a reconcile before applying. `known` (the snapshot the last apply
     left) spares the load balancer describes; a deletion always observes afresh."""
     request = plan_request(raw, services, nodes)
+    early = without_aws(request)  # not ours, or invalid: no AWS call
+    if early is not None:
+        return early
     kind = intent(request.service)
-    if kind == SKIP:  # not ours: no AWS call
-        return plan_service(request, settings, Observed())
     snapshot = await observer.observe(
         load_balancer_name(request.service.uid), instance_ids(request),
         known=None if kind == DELETE else known,

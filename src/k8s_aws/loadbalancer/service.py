@@ -9,7 +9,6 @@ from typing import Any
 from k8s_aws.loadbalancer.annotations import CLASSIC, classify
 
 FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
-LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
 
 
 @dataclass(frozen=True)

@@ -123,26 +123,39 @@ def desired_load_balancer(
     return build_load_balancer(service, settings, cluster, subnets, backends), notes
 
 
-def plan_service(
-    request: PlanRequest, settings: PlannerSettings, snapshot: Observed
-) -> ServicePlan:
-    """What a reconcile of this Service does against this snapshot."""
+def without_aws(request: PlanRequest) -> ServicePlan | None:
+    """The plan when no AWS state can matter: the Service is not ours, or its spec or
+    annotations are invalid (then the Event says why and nothing is read or changed)."""
     service = request.service
     kind = intent(service)
     if kind == SKIP:
         return ServicePlan(SKIP, notes=_skip_notes(service))
     if kind == DELETE:
-        plan = plan_delete(service.key, snapshot, settings.cluster,
-                           request.backend_wanted_elsewhere)
-        return ServicePlan(DELETE, plan, snapshot)
+        return None
     problems = service_problems(service)
     try:
-        parsed = parse_annotations(service.annotations)
+        parse_annotations(service.annotations)
     except InvalidAnnotations as exc:
         problems += [str(p) for p in exc.problems]
     if problems:
         return ServicePlan(SKIP, notes=(Note(
             "Warning", "InvalidConfiguration", "no AWS change made: " + "; ".join(problems)),))
+    return None
+
+
+def plan_service(
+    request: PlanRequest, settings: PlannerSettings, snapshot: Observed
+) -> ServicePlan:
+    """What a reconcile of this Service does against this snapshot."""
+    early = without_aws(request)
+    if early is not None:
+        return early
+    service = request.service
+    if intent(service) == DELETE:
+        plan = plan_delete(service.key, snapshot, settings.cluster,
+                           request.backend_wanted_elsewhere)
+        return ServicePlan(DELETE, plan, snapshot)
+    parsed = parse_annotations(service.annotations)
     desired, notes = desired_load_balancer(request, parsed, settings.cluster, snapshot)
     notes = (*_unsupported_notes(parsed), *notes)
     if desired is None:
