@@ -152,14 +152,18 @@ annotation_values = st.fixed_dictionaries({}, optional={
     "ssl-negotiation-policy": st.just("ELBSecurityPolicy-2016-08"),
     "additional-resource-tags": st.sampled_from(["a=1", "a=2,b=3"]),
     "extra-security-groups": st.just("sg-0000beef"),
+    "security-groups": st.just("sg-0000cafe"),
     "healthcheck-interval": st.integers(6, 300).map(str),
 })
 port_lists = st.lists(
     st.tuples(st.integers(1, 65535), st.integers(30000, 32767)), min_size=1, max_size=4,
     unique_by=lambda p: p[0],
 ).map(lambda ps: [(f"p{i}", p, np) for i, (p, np) in enumerate(ps)])
-backend_lists = st.lists(st.sampled_from(["i-1", "i-2", "i-3", "i-4"]), unique=True).map(
-    lambda ids: [Backend(i, "sg-node") for i in ids])
+backend_lists = st.lists(
+    st.tuples(st.sampled_from(["i-1", "i-2", "i-3", "i-4"]),
+              st.sampled_from(["sg-node", "sg-node-shared"])),
+    unique_by=lambda b: b[0],
+).map(lambda pairs: [Backend(i, group) for i, group in pairs])
 
 
 @settings(max_examples=150, deadline=None)
@@ -169,7 +173,8 @@ def test_replanning_after_applying_is_empty_and_only_ours_is_touched(
     first: dict[str, str], second: dict[str, str], ports: list, ports2: list,  # type: ignore[type-arg]
     backends: list[Backend], backends2: list[Backend],
 ) -> None:
-    foreign_groups = {"sg-0000beef", "sg-node-foreign"}
+    foreign_groups = {"sg-0000beef", "sg-0000cafe", "sg-node-foreign"}
+    node_groups = {"sg-node", "sg-node-shared"}  # not ours: they only get our one rule
     one = desired(first, backends=backends, ports=ports)
     state = applied(one)
     assert plan_ensure(one, state, CLUSTER).actions == ()
@@ -179,10 +184,33 @@ def test_replanning_after_applying_is_empty_and_only_ours_is_touched(
     for action in plan.actions:
         group = getattr(action, "group", None)
         assert group not in foreign_groups, f"{action} touches a group that is not ours"
+        if group in node_groups:
+            assert action.op == "AuthorizeIngress", action
+            assert [r.source for r in action.rules] == ["sg-back"], action  # type: ignore[attr-defined]
     after = simulate(state, plan.actions, REFS, "lb.example")
     assert plan_ensure(two, after, CLUSTER).actions == ()
     gone = simulate(after, plan_delete("shop/web", after, CLUSTER).actions, REFS)
     assert gone.load_balancer is None and gone.frontend_group is None
+
+
+def test_the_property_inputs_hold_foreign_groups_and_the_plan_names_them() -> None:
+    """The groups the property says are never touched do reach its plans: user groups are
+    attached to the load balancer, the node groups get the backend rule and nothing else."""
+    d = desired({"security-groups": "sg-0000cafe", "extra-security-groups": "sg-0000beef"},
+                backends=[Backend("i-1", "sg-node"), Backend("i-2", "sg-node-shared")])
+    plan = plan_ensure(d, Observed(), CLUSTER)
+    create = next(a for a in plan.actions if a.op == "CreateLoadBalancer")
+    assert {"sg-0000cafe", "sg-0000beef"} <= set(create.groups)  # type: ignore[attr-defined]
+    touched = {getattr(a, "group", None) for a in plan.actions} - {None}
+    assert touched == {"sg-node", "sg-node-shared"}  # CreateGroup names a ref, not a group
+    state = simulate(Observed(), plan.actions, REFS, "lb.example")
+    assert state.node_groups_admitting == {"sg-node", "sg-node-shared"}
+
+
+def test_missing_golden_file_fails_and_is_not_written() -> None:
+    with pytest.raises(AssertionError, match="make golden"):
+        test_golden_plans("no-such-plan", {}, {})
+    assert not (GOLDEN / "no-such-plan.json").exists()
 
 
 def test_ours_needs_owned_cluster_tag_and_identity_tag() -> None:

@@ -15,6 +15,7 @@ class SharedExclusiveLock:
         self._shared = 0
         self._exclusive = False
         self._exclusive_waiting = 0
+        self._shared_waiting = 0
 
     @property
     def exclusive_waiting(self) -> int:
@@ -24,11 +25,19 @@ class SharedExclusiveLock:
     def shared_holders(self) -> int:
         return self._shared
 
+    @property
+    def shared_waiting(self) -> int:
+        return self._shared_waiting
+
     @asynccontextmanager
     async def shared(self) -> AsyncIterator[None]:
         async with self._condition:
-            await self._condition.wait_for(
-                lambda: not self._exclusive and not self._exclusive_waiting)
+            self._shared_waiting += 1
+            try:
+                await self._condition.wait_for(
+                    lambda: not self._exclusive and not self._exclusive_waiting)
+            finally:
+                self._shared_waiting -= 1
             self._shared += 1
         try:
             yield
