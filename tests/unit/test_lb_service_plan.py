@@ -130,7 +130,7 @@ def test_every_known_annotation_acts_or_is_refused_or_warned() -> None:
     warned about: none is accepted and dropped."""
     source = (SRC / "loadbalancer" / "annotations.py").read_text()
     for suffix in KNOWN_SUFFIXES - set(CLASSIC_UNSUPPORTED) - NLB_ONLY - {"type"}:
-        assert f'"{suffix}"' in source.split("def parse_annotations", 1)[1], suffix
+        assert f'"{suffix}"' in source.split("def _family", 1)[1], suffix
 
 
 def test_the_load_balancer_type_is_read_in_one_place() -> None:
