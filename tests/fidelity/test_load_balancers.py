@@ -123,3 +123,18 @@ def test_draining_lasts_at_most_the_deregistration_delay(
     elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
     elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
     assert health(elbv2, group) == {}
+
+
+def test_deleting_several_classic_listeners_removes_exactly_those(
+    aws: Aws, world: World
+) -> None:
+    """moto re-adds the other listeners once per port named; AWS deletes just the ports."""
+    elb = aws.client("elb")
+    listeners = [{"Protocol": "TCP", "LoadBalancerPort": port, "InstancePort": 30000 + port}
+                 for port in (80, 443, 8080)]
+    elb.create_load_balancer(LoadBalancerName="c1", Listeners=listeners,
+                             Subnets=sorted(world.subnets.values()),
+                             SecurityGroups=[world.group])
+    elb.delete_load_balancer_listeners(LoadBalancerName="c1", LoadBalancerPorts=[80, 8080])
+    left = elb.describe_load_balancers(LoadBalancerNames=["c1"])["LoadBalancerDescriptions"][0]
+    assert [d["Listener"]["LoadBalancerPort"] for d in left["ListenerDescriptions"]] == [443]

@@ -63,7 +63,7 @@ async def converge(core: Core, raw: dict[str, Any]) -> ServicePlan:
                                      else "")
         except GroupInUse as exc:
             assert not exc.blockers, exc  # nothing foreign references our groups here
-            await asyncio.sleep(0.2)  # poll interval while AWS releases the group
+            await asyncio.sleep(0.5)  # poll interval while AWS releases the group
         planned = await plan_of(core, raw)
     return first
 

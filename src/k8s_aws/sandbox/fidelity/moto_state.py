@@ -23,7 +23,7 @@ from moto.ec2.models.elastic_block_store import (
 )
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.models.security_groups import SecurityGroupBackend
-from moto.elb.models import elb_backends
+from moto.elb.models import ELBBackend, elb_backends
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.iam.models import get_account_id_from
 
@@ -115,6 +115,17 @@ def install_patches() -> None:
         return detach(self, volume_id, instance_id or "", device_path or "")
 
     EBSBackend.detach_volume = detach_without_instance  # type: ignore[method-assign]
+
+    def delete_listeners(self: Any, name: str, ports: list[str]) -> Any:
+        # moto re-adds every other listener once per port named, so deleting two ports
+        # duplicates the rest; AWS removes exactly the listeners on the named ports.
+        balancer = self.get_load_balancer(name)
+        gone = {int(p) for p in ports}
+        balancer.listeners = [x for x in balancer.listeners
+                              if int(x.load_balancer_port) not in gone]
+        return balancer
+
+    ELBBackend.delete_load_balancer_listeners = delete_listeners  # type: ignore[method-assign]
     _patched["done"] = True
 
 
