@@ -138,3 +138,22 @@ def test_deleting_several_classic_listeners_removes_exactly_those(
     elb.delete_load_balancer_listeners(LoadBalancerName="c1", LoadBalancerPorts=[80, 8080])
     left = elb.describe_load_balancers(LoadBalancerNames=["c1"])["LoadBalancerDescriptions"][0]
     assert [d["Listener"]["LoadBalancerPort"] for d in left["ListenerDescriptions"]] == [443]
+
+
+def test_a_classic_listener_keeps_its_instance_protocol(aws: Aws, world: World) -> None:
+    """moto answers the front protocol for InstanceProtocol; AWS keeps TCP -> SSL."""
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="c2", Subnets=sorted(world.subnets.values()),
+        SecurityGroups=[world.group], Listeners=[
+            {"Protocol": "TCP", "LoadBalancerPort": 80, "InstanceProtocol": "SSL",
+             "InstancePort": 30080}])
+    elb.create_load_balancer_listeners(LoadBalancerName="c2", Listeners=[
+        {"Protocol": "HTTP", "LoadBalancerPort": 81, "InstanceProtocol": "HTTP",
+         "InstancePort": 30081},
+        {"Protocol": "TCP", "LoadBalancerPort": 82, "InstanceProtocol": "SSL",
+         "InstancePort": 30082}])
+    found = elb.describe_load_balancers(LoadBalancerNames=["c2"])["LoadBalancerDescriptions"][0]
+    assert {(d["Listener"]["LoadBalancerPort"], d["Listener"]["Protocol"],
+             d["Listener"]["InstanceProtocol"]) for d in found["ListenerDescriptions"]} == {
+        (80, "TCP", "SSL"), (81, "HTTP", "HTTP"), (82, "TCP", "SSL")}
