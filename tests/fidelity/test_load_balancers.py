@@ -157,3 +157,21 @@ def test_a_classic_listener_keeps_its_instance_protocol(aws: Aws, world: World) 
     assert {(d["Listener"]["LoadBalancerPort"], d["Listener"]["Protocol"],
              d["Listener"]["InstanceProtocol"]) for d in found["ListenerDescriptions"]} == {
         (80, "TCP", "SSL"), (81, "HTTP", "HTTP"), (82, "TCP", "SSL")}
+
+
+def test_backend_policies_hold_on_a_listener_added_later(aws: Aws, world: World) -> None:
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="c3", Subnets=sorted(world.subnets.values()),
+        SecurityGroups=[world.group], Listeners=[
+            {"Protocol": "TCP", "LoadBalancerPort": 80, "InstancePort": 30080}])
+    elb.create_load_balancer_listeners(LoadBalancerName="c3", Listeners=[
+        {"Protocol": "TCP", "LoadBalancerPort": 81, "InstancePort": 30081}])
+    elb.create_load_balancer_policy(
+        LoadBalancerName="c3", PolicyName="proxy", PolicyTypeName="ProxyProtocolPolicyType",
+        PolicyAttributes=[{"AttributeName": "ProxyProtocol", "AttributeValue": "true"}])
+    elb.set_load_balancer_policies_for_backend_server(
+        LoadBalancerName="c3", InstancePort=30081, PolicyNames=["proxy"])
+    found = elb.describe_load_balancers(LoadBalancerNames=["c3"])["LoadBalancerDescriptions"][0]
+    assert [(b["InstancePort"], b["PolicyNames"]) for b in found["BackendServerDescriptions"]
+            if b.get("PolicyNames")] == [(30081, ["proxy"])]

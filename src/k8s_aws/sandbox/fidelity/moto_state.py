@@ -23,7 +23,7 @@ from moto.ec2.models.elastic_block_store import (
 )
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.models.security_groups import SecurityGroupBackend
-from moto.elb.models import ELBBackend, FakeListener, elb_backends
+from moto.elb.models import ELBBackend, FakeBackend, FakeListener, elb_backends
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.iam.models import get_account_id_from
 
@@ -132,7 +132,8 @@ def install_patches() -> None:
 
 def _keep_instance_protocols() -> None:
     """moto drops a Classic ELB listener's InstanceProtocol (it answers the front protocol);
-    AWS keeps and describes it, so TCP in front of SSL backends stays TCP -> SSL."""
+    AWS keeps and describes it, so TCP in front of SSL backends stays TCP -> SSL. And a
+    listener added later gets its backend, so backend-server policies on its port hold."""
     _overridable(FakeListener, "instance_protocol")
 
     def remember(balancer: Any, ports: list[dict[str, Any]]) -> None:
@@ -154,6 +155,11 @@ def _keep_instance_protocols() -> None:
         balancer = add(self, name, ports)
         if balancer is not None:
             remember(balancer, ports)
+            # moto makes a backend (which holds backend-server policies) only for the ports
+            # of CreateLoadBalancer and silently drops policies set on any other port.
+            known = {int(b.instance_port) for b in balancer.backends}
+            for port in {int(p["InstancePort"]) for p in ports} - known:
+                balancer.backends.append(FakeBackend(instance_port=str(port)))
         return balancer
 
     ELBBackend.create_load_balancer = create_keeping  # type: ignore[method-assign]
