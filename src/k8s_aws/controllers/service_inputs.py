@@ -33,8 +33,10 @@ def backend_node(raw: Obj) -> BackendNode:
 
 
 def plan_request(raw: Obj, services: dict[str, Obj], nodes: dict[str, Obj]) -> PlanRequest:
+    """Whether another Service wants a load balancer matters only to a deletion (it keeps the
+    backend group), so only a deletion scans the cache for it."""
     service = ServiceView.of(raw)
-    elsewhere = any(
+    elsewhere = intent(service) != DELETE or any(
         intent(ServiceView.of(other)) == ENSURE
         for key, other in list(services.items()) if key != service.key
     )
