@@ -123,3 +123,55 @@ def test_draining_lasts_at_most_the_deregistration_delay(
     elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
     elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
     assert health(elbv2, group) == {}
+
+
+def test_deleting_several_classic_listeners_removes_exactly_those(
+    aws: Aws, world: World
+) -> None:
+    """moto re-adds the other listeners once per port named; AWS deletes just the ports."""
+    elb = aws.client("elb")
+    listeners = [{"Protocol": "TCP", "LoadBalancerPort": port, "InstancePort": 30000 + port}
+                 for port in (80, 443, 8080)]
+    elb.create_load_balancer(LoadBalancerName="c1", Listeners=listeners,
+                             Subnets=sorted(world.subnets.values()),
+                             SecurityGroups=[world.group])
+    elb.delete_load_balancer_listeners(LoadBalancerName="c1", LoadBalancerPorts=[80, 8080])
+    left = elb.describe_load_balancers(LoadBalancerNames=["c1"])["LoadBalancerDescriptions"][0]
+    assert [d["Listener"]["LoadBalancerPort"] for d in left["ListenerDescriptions"]] == [443]
+
+
+def test_a_classic_listener_keeps_its_instance_protocol(aws: Aws, world: World) -> None:
+    """moto answers the front protocol for InstanceProtocol; AWS keeps TCP -> SSL."""
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="c2", Subnets=sorted(world.subnets.values()),
+        SecurityGroups=[world.group], Listeners=[
+            {"Protocol": "TCP", "LoadBalancerPort": 80, "InstanceProtocol": "SSL",
+             "InstancePort": 30080}])
+    elb.create_load_balancer_listeners(LoadBalancerName="c2", Listeners=[
+        {"Protocol": "HTTP", "LoadBalancerPort": 81, "InstanceProtocol": "HTTP",
+         "InstancePort": 30081},
+        {"Protocol": "TCP", "LoadBalancerPort": 82, "InstanceProtocol": "SSL",
+         "InstancePort": 30082}])
+    found = elb.describe_load_balancers(LoadBalancerNames=["c2"])["LoadBalancerDescriptions"][0]
+    assert {(d["Listener"]["LoadBalancerPort"], d["Listener"]["Protocol"],
+             d["Listener"]["InstanceProtocol"]) for d in found["ListenerDescriptions"]} == {
+        (80, "TCP", "SSL"), (81, "HTTP", "HTTP"), (82, "TCP", "SSL")}
+
+
+def test_backend_policies_hold_on_a_listener_added_later(aws: Aws, world: World) -> None:
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="c3", Subnets=sorted(world.subnets.values()),
+        SecurityGroups=[world.group], Listeners=[
+            {"Protocol": "TCP", "LoadBalancerPort": 80, "InstancePort": 30080}])
+    elb.create_load_balancer_listeners(LoadBalancerName="c3", Listeners=[
+        {"Protocol": "TCP", "LoadBalancerPort": 81, "InstancePort": 30081}])
+    elb.create_load_balancer_policy(
+        LoadBalancerName="c3", PolicyName="proxy", PolicyTypeName="ProxyProtocolPolicyType",
+        PolicyAttributes=[{"AttributeName": "ProxyProtocol", "AttributeValue": "true"}])
+    elb.set_load_balancer_policies_for_backend_server(
+        LoadBalancerName="c3", InstancePort=30081, PolicyNames=["proxy"])
+    found = elb.describe_load_balancers(LoadBalancerNames=["c3"])["LoadBalancerDescriptions"][0]
+    assert [(b["InstancePort"], b["PolicyNames"]) for b in found["BackendServerDescriptions"]
+            if b.get("PolicyNames")] == [(30081, ["proxy"])]

@@ -358,3 +358,46 @@ def test_a_matching_load_balancer_is_adopted_without_a_changing_call(
     assert wait_until(lambda: hostname(sandbox, "adopted"), timeout=60, what="adoption") == dns
     changing = [c.action for c in control.calls(client=CLIENT) if c.seq > since and c.mutating]
     assert changing == [], f"adoption changed AWS: {changing}"
+
+
+def test_a_revoked_node_group_rule_is_restored_by_the_drift_sweep(
+    sandbox: SandboxState, ec2: Any
+) -> None:
+    apply_service(sandbox, "noderule")
+    wait_until(lambda: hostname(sandbox, "noderule"), timeout=60, what="a hostname")
+    backend = ec2.describe_security_groups(Filters=[
+        {"Name": "group-name", "Values": ["k8s-aws-itest-lb-backends"]}])["SecurityGroups"][0]
+    node_group = sandbox.world.node_security_group
+
+    def ours_on_node_group() -> list[dict[str, Any]]:
+        return [p for p in group_rules(ec2, node_group)
+                if any(g["GroupId"] == backend["GroupId"] for g in p.get("UserIdGroupPairs", []))]
+
+    rule = ours_on_node_group()
+    assert len(rule) == 1
+    ec2.revoke_security_group_ingress(GroupId=node_group, IpPermissions=rule)
+    assert ours_on_node_group() == []
+    sweep_drift_now(sandbox)
+    wait_until(lambda: len(ours_on_node_group()) == 1, timeout=60,
+               what="the backend rule on the node group restored")
+
+
+def test_aws_refusing_a_call_becomes_one_warning_event(
+    sandbox: SandboxState, control: FidelityControl
+) -> None:
+    """AWS refuses CreateLoadBalancer (a group that does not exist); the controller retries
+    with back-off, and the Service gets one Warning Event naming the call, not one per try."""
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    apply_service(sandbox, "refused", {"extra-security-groups": "sg-0000dead0000beef"})
+    event = wait_event(sandbox, "refused", "SyncLoadBalancerFailed")
+    assert event["type"] == "Warning"
+    assert event["message"].startswith("AWS refused CreateLoadBalancer: "), event["message"]
+    assert "security group" in event["message"]
+    wait_until(lambda: sum(1 for c in control.calls(client=CLIENT)
+                           if c.seq > since and c.action == "CreateLoadBalancer") >= 3,
+               timeout=60, what="the controller to retry")
+    refused = [e for e in events(sandbox, "refused") if e["reason"] == "SyncLoadBalancerFailed"]
+    assert len(refused) == 1 and refused[0]["count"] == 1, refused
+    kubectl(sandbox, "delete", "service", "refused", "--wait=false")
+    wait_until(lambda: service(sandbox, "refused") is None, timeout=120,
+               what="the refused Service to go, its frontend group with it")

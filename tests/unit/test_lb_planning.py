@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from k8s_aws.cloud import clb
+from k8s_aws.cloud.lb_registry import Applied
 from k8s_aws.loadbalancer.build import Backend
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
 from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
-from k8s_aws.loadbalancer.simulate import simulate
+from k8s_aws.model.lb_actions import Action
 from k8s_aws.model.loadbalancer import (
     DesiredLoadBalancer,
     HealthCheck,
@@ -24,10 +24,17 @@ from k8s_aws.model.loadbalancer import (
     ours,
 )
 
-from .lb_fixtures import CLUSTER, UID, desired, service
+from .lb_fixtures import CLUSTER, GOLDEN, GOLDEN_CASES, UID, desired, plan_json, service
 
-GOLDEN = Path(__file__).parent / "golden"
 REFS = {"$frontend": "sg-front", "$backend": "sg-back"}
+
+
+def simulate(
+    observed: Observed, actions: tuple[Action, ...], refs: dict[str, str] | None = None,
+    dns_name: str = "",
+) -> Observed:
+    """The registry's effects, with the ids an applier would have got back."""
+    return clb.simulate(observed, actions, Applied(dict(refs or {}), dns_name))
 
 
 def test_name_is_a_plus_uid_without_dashes_cut_to_32() -> None:
@@ -77,30 +84,13 @@ def test_ssl_listeners_and_local_policy_health_check() -> None:
     assert d.health_check.target == "HTTP:32000/healthz"
 
 
-def plan_json(annotations: dict[str, str] | None = None, **spec: Any) -> list[dict[str, Any]]:
-    plan = plan_ensure(desired(annotations, **spec), Observed(), CLUSTER)
-    result: list[dict[str, Any]] = json.loads(json.dumps(plan.to_json(), default=list))
-    return result
-
-
-@pytest.mark.parametrize(
-    ("golden", "annotations", "spec"),
-    [
-        ("clb-basic", {}, {}),
-        ("clb-internal-proxy-tags", {"internal": "true", "proxy-protocol": "*",
-                                     "additional-resource-tags": "team=shop",
-                                     "cross-zone-load-balancing-enabled": "true"}, {}),
-        ("clb-ssl-byo-groups", {"ssl-cert": "arn:aws:acm:r:1:certificate/c",
-                                "ssl-negotiation-policy": "ELBSecurityPolicy-TLS-1-2-2017-01",
-                                "security-groups": "sg-0000aaaa"}, {}),
-    ],
-)
+@pytest.mark.parametrize(("golden", "annotations", "spec"), GOLDEN_CASES)
 def test_golden_plans(golden: str, annotations: dict[str, str], spec: dict) -> None:  # type: ignore[type-arg]
+    """A missing golden file fails: `make golden` (tests/unit/regenerate_golden.py) writes
+    them, on purpose, for review in the diff."""
     path = GOLDEN / f"{golden}.json"
     actual = plan_json(annotations, **spec)
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(actual, indent=2) + "\n")
+    assert path.exists(), f"{path} is missing: run `make golden` and review the diff"
     assert actual == json.loads(path.read_text()), f"plan changed; review and update {path}"
 
 
@@ -162,14 +152,18 @@ annotation_values = st.fixed_dictionaries({}, optional={
     "ssl-negotiation-policy": st.just("ELBSecurityPolicy-2016-08"),
     "additional-resource-tags": st.sampled_from(["a=1", "a=2,b=3"]),
     "extra-security-groups": st.just("sg-0000beef"),
+    "security-groups": st.just("sg-0000cafe"),
     "healthcheck-interval": st.integers(6, 300).map(str),
 })
 port_lists = st.lists(
     st.tuples(st.integers(1, 65535), st.integers(30000, 32767)), min_size=1, max_size=4,
     unique_by=lambda p: p[0],
 ).map(lambda ps: [(f"p{i}", p, np) for i, (p, np) in enumerate(ps)])
-backend_lists = st.lists(st.sampled_from(["i-1", "i-2", "i-3", "i-4"]), unique=True).map(
-    lambda ids: [Backend(i, "sg-node") for i in ids])
+backend_lists = st.lists(
+    st.tuples(st.sampled_from(["i-1", "i-2", "i-3", "i-4"]),
+              st.sampled_from(["sg-node", "sg-node-shared"])),
+    unique_by=lambda b: b[0],
+).map(lambda pairs: [Backend(i, group) for i, group in pairs])
 
 
 @settings(max_examples=150, deadline=None)
@@ -179,7 +173,8 @@ def test_replanning_after_applying_is_empty_and_only_ours_is_touched(
     first: dict[str, str], second: dict[str, str], ports: list, ports2: list,  # type: ignore[type-arg]
     backends: list[Backend], backends2: list[Backend],
 ) -> None:
-    foreign_groups = {"sg-0000beef", "sg-node-foreign"}
+    foreign_groups = {"sg-0000beef", "sg-0000cafe", "sg-node-foreign"}
+    node_groups = {"sg-node", "sg-node-shared"}  # not ours: they only get our one rule
     one = desired(first, backends=backends, ports=ports)
     state = applied(one)
     assert plan_ensure(one, state, CLUSTER).actions == ()
@@ -189,10 +184,33 @@ def test_replanning_after_applying_is_empty_and_only_ours_is_touched(
     for action in plan.actions:
         group = getattr(action, "group", None)
         assert group not in foreign_groups, f"{action} touches a group that is not ours"
+        if group in node_groups:
+            assert action.op == "AuthorizeIngress", action
+            assert [r.source for r in action.rules] == ["sg-back"], action  # type: ignore[attr-defined]
     after = simulate(state, plan.actions, REFS, "lb.example")
     assert plan_ensure(two, after, CLUSTER).actions == ()
     gone = simulate(after, plan_delete("shop/web", after, CLUSTER).actions, REFS)
     assert gone.load_balancer is None and gone.frontend_group is None
+
+
+def test_the_property_inputs_hold_foreign_groups_and_the_plan_names_them() -> None:
+    """The groups the property says are never touched do reach its plans: user groups are
+    attached to the load balancer, the node groups get the backend rule and nothing else."""
+    d = desired({"security-groups": "sg-0000cafe", "extra-security-groups": "sg-0000beef"},
+                backends=[Backend("i-1", "sg-node"), Backend("i-2", "sg-node-shared")])
+    plan = plan_ensure(d, Observed(), CLUSTER)
+    create = next(a for a in plan.actions if a.op == "CreateLoadBalancer")
+    assert {"sg-0000cafe", "sg-0000beef"} <= set(create.groups)  # type: ignore[attr-defined]
+    touched = {getattr(a, "group", None) for a in plan.actions} - {None}
+    assert touched == {"sg-node", "sg-node-shared"}  # CreateGroup names a ref, not a group
+    state = simulate(Observed(), plan.actions, REFS, "lb.example")
+    assert state.node_groups_admitting == {"sg-node", "sg-node-shared"}
+
+
+def test_missing_golden_file_fails_and_is_not_written() -> None:
+    with pytest.raises(AssertionError, match="make golden"):
+        test_golden_plans("no-such-plan", {}, {})
+    assert not (GOLDEN / "no-such-plan.json").exists()
 
 
 def test_ours_needs_owned_cluster_tag_and_identity_tag() -> None:

@@ -13,19 +13,19 @@ from typing import Any
 import click
 
 from k8s_aws.cli.controller_manager import load_cloud_config
-from k8s_aws.cloud.clb import ClassicLoadBalancers
 from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.bootstrap import resolve_aws
-from k8s_aws.controllers.service import ServiceController, ServicePlan
+from k8s_aws.controllers.service_inputs import observe_and_plan
 from k8s_aws.kube.client import api_client, node_lister
-from k8s_aws.kube.events import EventRecorder
 from k8s_aws.kube.informer import list_objects
-from k8s_aws.kube.services import ServiceWriter, service_lister
+from k8s_aws.kube.services import service_lister
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
+from k8s_aws.loadbalancer.service_plan import PlannerSettings, ServicePlan
 
 
 def render(key: str, planned: ServicePlan) -> str:
@@ -46,24 +46,22 @@ async def _plans(
     with ThreadPoolExecutor(max_workers=8) as executor:
         run = Runner(executor)
         ec2 = aws.client("ec2")
+        observer = LoadBalancerObserver(
+            aws.client("elb"), ec2, run, cluster, InstanceDirectory(ec2, executor),
+            NetworkDirectory(ec2, run), vpc,
+        )
+        settings = PlannerSettings(cluster, vpc)
         async with await api_client(kubeconfig) as api:
             services = await list_objects(service_lister(api))
             nodes = await list_objects(node_lister(api))
-            controller = ServiceController(
-                services=services, nodes=nodes,
-                directory=InstanceDirectory(ec2, executor), network=NetworkDirectory(ec2, run),
-                clbs=ClassicLoadBalancers(aws.client("elb"), ec2, run, cluster),
-                writer=ServiceWriter(api), events=EventRecorder(api, "k8s-aws-plan"),
-                cluster=cluster, vpc_id=vpc,
-            )
-            chosen = {}
-            for key, raw in sorted(services.items()):
-                view = ServiceView.of(raw)
-                if (namespace and view.namespace != namespace) or (name and view.name != name):
-                    continue
-                if view.type == "LoadBalancer" or FINALIZER in view.finalizers:
-                    chosen[key] = await controller.plan_service(raw, fresh=True)
-            return chosen
+        chosen = {}
+        for key, raw in sorted(services.items()):
+            view = ServiceView.of(raw)
+            if (namespace and view.namespace != namespace) or (name and view.name != name):
+                continue
+            if view.type == "LoadBalancer" or FINALIZER in view.finalizers:
+                chosen[key] = await observe_and_plan(observer, settings, raw, services, nodes)
+        return chosen
 
 
 @click.command("plan")

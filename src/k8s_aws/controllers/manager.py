@@ -11,8 +11,9 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from k8s_aws.cloud.calls import CallRecorder
-from k8s_aws.cloud.clb import ClassicLoadBalancers
+from k8s_aws.cloud.clb import LoadBalancerApplier
 from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
@@ -28,6 +29,7 @@ from k8s_aws.kube.informer import Informer, Obj
 from k8s_aws.kube.leader import LeaderElector
 from k8s_aws.kube.nodes import NodeWriter
 from k8s_aws.kube.services import ServiceWriter, service_lister
+from k8s_aws.loadbalancer.service_plan import PlannerSettings
 
 log = logging.getLogger(__name__)
 COMPONENT = "k8s-aws-controller-manager"
@@ -169,11 +171,14 @@ class ControllerManager:
 
         services = Informer("services", service_lister(api), dispatch)
         self.informers.append(services)
+        elb = self.aws.client("elb")
         controller = ServiceController(
-            services=services.cache, nodes=nodes.cache, directory=directory,
-            network=NetworkDirectory(ec2, run),
-            clbs=ClassicLoadBalancers(self.aws.client("elb"), ec2, run, s.cluster_name),
-            writer=ServiceWriter(api), events=events, cluster=s.cluster_name, vpc_id=s.vpc_id,
+            services=services.cache, nodes=nodes.cache,
+            observer=LoadBalancerObserver(elb, ec2, run, s.cluster_name, directory,
+                                          NetworkDirectory(ec2, run), s.vpc_id),
+            applier=LoadBalancerApplier(elb, ec2, run, s.cluster_name),
+            writer=ServiceWriter(api), events=events,
+            settings=PlannerSettings(s.cluster_name, s.vpc_id),
         )
         return controller
 

@@ -33,6 +33,32 @@ KNOWN_SUFFIXES = frozenset({
     "alpn-policy", "name", "load-balancer-attributes", "healthcheck-success-codes",
 })
 NLB_ONLY = frozenset({"target-group-attributes", "eip-allocations", "private-ipv4-addresses"})
+# Known (other controllers act on them) but not acted on for a Classic ELB: each one present
+# gets a Warning Event naming it, so `scheme: internal` is never silently internet-facing.
+CLASSIC_UNSUPPORTED = {
+    "scheme": "use aws-load-balancer-internal: \"true\" for an internal Classic ELB",
+    "name": "a Classic ELB is named after the Service UID",
+    "ip-address-type": "a Classic ELB is IPv4 only",
+    "load-balancer-attributes": "use the connection-*, cross-zone-* and access-log-* annotations",
+    "healthcheck-success-codes": "a Classic ELB health check takes no success codes",
+    "alpn-policy": "applies to NLB TLS listeners only",
+    "nlb-target-type": "applies to Network Load Balancers only",
+    "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
+}
+CLASSIC = "classic"
+NLB = "nlb"
+EXTERNAL = "external"
+LB_TYPES = (CLASSIC, NLB, EXTERNAL)
+
+
+def classify(annotations: Mapping[str, str]) -> str:
+    """The load balancer family a Service asks for (`aws-load-balancer-type`), read here only:
+    classic (no or any other value: the reference provider's behaviour), nlb, or external
+    (another controller, the AWS Load Balancer Controller, owns `external` and `nlb-ip`)."""
+    raw = (annotations.get(PREFIX + "type") or "").strip().lower()
+    if raw == NLB:
+        return NLB
+    return EXTERNAL if raw in SKIPPED_TYPES else CLASSIC
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,8 @@ class LoadBalancerSettings:
     health_check: HealthCheckOverrides = field(default_factory=HealthCheckOverrides)
     target_node_labels: tuple[tuple[str, str], ...] = ()
     subnets: tuple[str, ...] = ()
+    # Present annotations this LB type does not act on: (annotation, why/what instead).
+    unsupported: tuple[tuple[str, str], ...] = ()
 
 
 class _Reader:
@@ -148,21 +176,64 @@ class _Reader:
         return tuple(result)
 
 
-def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
-    """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
-    r = _Reader(annotations)
+def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(LB type, the present annotations it does not act on); unknown ones are problems."""
     for suffix in r.values:
         if suffix not in KNOWN_SUFFIXES:
             r.problem(suffix, "unknown annotation; see the aws-load-balancer-* annotations")
-    raw_type = (r.text("type") or "").lower()
-    lb_type = "classic"
-    if raw_type == "nlb":
-        lb_type = "nlb"
-    elif raw_type in SKIPPED_TYPES:
-        lb_type = "external"
-    if lb_type == "classic":
-        for suffix in sorted(NLB_ONLY & r.values.keys()):
-            r.problem(suffix, "applies to Network Load Balancers only (type: nlb)")
+    lb_type = classify(annotations)
+    if lb_type != CLASSIC:
+        return lb_type, ()
+    for suffix in sorted(NLB_ONLY & r.values.keys()):
+        r.problem(suffix, "applies to Network Load Balancers only (type: nlb)")
+    return lb_type, tuple(
+        (PREFIX + suffix, CLASSIC_UNSUPPORTED[suffix])
+        for suffix in sorted(CLASSIC_UNSUPPORTED.keys() & r.values.keys())
+    )
+
+
+def _access_logs(r: _Reader) -> AccessLogs:
+    interval = r.integer("access-log-emit-interval", 5, 60)
+    if interval is not None and interval not in ACCESS_LOG_INTERVALS:
+        r.problem("access-log-emit-interval", f"invalid value {interval}; allowed: 5, 60")
+    enabled = r.boolean("access-log-enabled", False)
+    bucket = r.text("access-log-s3-bucket-name") or ""
+    if enabled and not bucket:
+        r.problem("access-log-s3-bucket-name", "required when access-log-enabled is true")
+    return AccessLogs(
+        enabled=enabled,
+        emit_interval=interval if interval in ACCESS_LOG_INTERVALS else 60,
+        bucket=bucket,
+        prefix=r.text("access-log-s3-bucket-prefix") or "",
+    )
+
+
+def _health_overrides(r: _Reader) -> HealthCheckOverrides:
+    port_text = r.text("healthcheck-port")
+    port = None
+    if port_text is not None and port_text != "traffic-port":
+        port = r.integer("healthcheck-port", 1, 65535)
+    path = r.text("healthcheck-path")
+    if path is not None and not path.startswith("/"):
+        r.problem("healthcheck-path", f"invalid value {path!r}; must start with /")
+    health = HealthCheckOverrides(
+        protocol=r.choice("healthcheck-protocol", HEALTH_PROTOCOLS),
+        port=port,
+        path=path,
+        healthy_threshold=r.integer("healthcheck-healthy-threshold", 2, 10),
+        unhealthy_threshold=r.integer("healthcheck-unhealthy-threshold", 2, 10),
+        interval=r.integer("healthcheck-interval", 5, 300),
+        timeout=r.integer("healthcheck-timeout", 2, 60),
+    )
+    if health.interval and health.timeout and health.timeout >= health.interval:
+        r.problem("healthcheck-timeout", "must be less than healthcheck-interval")
+    return health
+
+
+def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
+    """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
+    r = _Reader(annotations)
+    lb_type, unsupported = _family(r, annotations)
     internal_text = r.text("internal") or ""
     internal = internal_text.lower() not in ("", "false")
     proxy = r.text("proxy-protocol")
@@ -174,31 +245,8 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         for group in r.items(suffix):
             if not SG_ID_RE.match(group):
                 r.problem(suffix, f"invalid security group id {group!r}; expected sg-<hex>")
-    interval = r.integer("access-log-emit-interval", 5, 60)
-    if interval is not None and interval not in ACCESS_LOG_INTERVALS:
-        r.problem("access-log-emit-interval", f"invalid value {interval}; allowed: 5, 60")
-    access_enabled = r.boolean("access-log-enabled", False)
-    bucket = r.text("access-log-s3-bucket-name") or ""
-    if access_enabled and not bucket:
-        r.problem("access-log-s3-bucket-name", "required when access-log-enabled is true")
-    hc_port_text = r.text("healthcheck-port")
-    hc_port = None
-    if hc_port_text is not None and hc_port_text != "traffic-port":
-        hc_port = r.integer("healthcheck-port", 1, 65535)
-    hc_path = r.text("healthcheck-path")
-    if hc_path is not None and not hc_path.startswith("/"):
-        r.problem("healthcheck-path", f"invalid value {hc_path!r}; must start with /")
-    health = HealthCheckOverrides(
-        protocol=r.choice("healthcheck-protocol", HEALTH_PROTOCOLS),
-        port=hc_port,
-        path=hc_path,
-        healthy_threshold=r.integer("healthcheck-healthy-threshold", 2, 10),
-        unhealthy_threshold=r.integer("healthcheck-unhealthy-threshold", 2, 10),
-        interval=r.integer("healthcheck-interval", 5, 300),
-        timeout=r.integer("healthcheck-timeout", 2, 60),
-    )
-    if health.interval and health.timeout and health.timeout >= health.interval:
-        r.problem("healthcheck-timeout", "must be less than healthcheck-interval")
+    access_logs = _access_logs(r)
+    health = _health_overrides(r)
     ssl_cert = r.text("ssl-cert") or None
     if ssl_cert is not None and not ssl_cert.startswith("arn:"):
         r.problem("ssl-cert", f"invalid value {ssl_cert!r}; expected an ACM or IAM certificate ARN")
@@ -209,12 +257,7 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         draining_enabled=r.boolean("connection-draining-enabled", False),
         draining_timeout=r.integer("connection-draining-timeout", 1, 3600) or 300,
         idle_timeout=r.integer("connection-idle-timeout", 1, 4000) or 60,
-        access_logs=AccessLogs(
-            enabled=access_enabled,
-            emit_interval=interval if interval in ACCESS_LOG_INTERVALS else 60,
-            bucket=bucket,
-            prefix=r.text("access-log-s3-bucket-prefix") or "",
-        ),
+        access_logs=access_logs,
         proxy_protocol=proxy == "*",
         ssl_cert=ssl_cert,
         ssl_ports=ssl_ports,
@@ -226,6 +269,7 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         health_check=health,
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),
+        unsupported=unsupported,
     )
     if r.problems:
         raise InvalidAnnotations(r.problems)

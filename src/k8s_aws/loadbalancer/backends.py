@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -18,6 +19,7 @@ class BackendNode:
     labels: tuple[tuple[str, str], ...]
     taint_keys: tuple[str, ...]
     deleting: bool
+    instance_id: str = ""  # from the providerID; "" when it names no instance
 
 
 def eligible(node: BackendNode, target_labels: tuple[tuple[str, str], ...]) -> bool:
@@ -51,3 +53,34 @@ def node_security_group(
         f"instance has {len(groups)} security groups and none tagged {tag}: tag the one that "
         "should admit load balancer traffic"
     )
+
+
+@dataclass(frozen=True)
+class Backend:
+    instance_id: str
+    node_group: str | None
+
+
+def backends_of(
+    nodes: tuple[BackendNode, ...],
+    target_labels: tuple[tuple[str, str], ...],
+    instances: tuple[InstanceRecord, ...],
+    groups: tuple[GroupRecord, ...],
+    cluster: str,
+) -> tuple[list[Backend], list[str]]:
+    """(backends, warnings): the eligible nodes' instances that AWS knows, each with the node
+    group that gets the backend rule."""
+    by_id: dict[str, InstanceRecord] = {str(r.id): r for r in instances}
+    group_by_id = {g.id: g for g in groups}
+    backends, warnings = [], []
+    for node in nodes:
+        record = by_id.get(node.instance_id) if node.instance_id else None
+        if record is None or not eligible(node, target_labels):
+            continue
+        group, warning = node_security_group(
+            [group_by_id[g] for g in record.security_groups if g in group_by_id], cluster
+        )
+        if warning:
+            warnings.append(f"instance {record.id}: {warning}")
+        backends.append(Backend(record.id, group))
+    return backends, warnings

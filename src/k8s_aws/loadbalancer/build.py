@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from k8s_aws.loadbalancer.annotations import LoadBalancerSettings
+from k8s_aws.loadbalancer.backends import Backend
 from k8s_aws.loadbalancer.service import ServiceView, load_balancer_name
 from k8s_aws.model.loadbalancer import (
     CLUSTER_TAG_PREFIX,
@@ -20,12 +20,12 @@ from k8s_aws.model.loadbalancer import (
 )
 
 DEFAULT_SOURCE = "0.0.0.0/0"
-
-
-@dataclass(frozen=True)
-class Backend:
-    instance_id: str
-    node_group: str | None
+# The Classic ELB health check's defaults (the reference provider's), in this one place;
+# the target (protocol, port, path) follows the Service in `_health_check`.
+HEALTHY_THRESHOLD = 2
+UNHEALTHY_THRESHOLD = 6
+INTERVAL = 10
+TIMEOUT = 5
 
 
 def _listener(port: int, node_port: int, port_name: str, s: LoadBalancerSettings) -> Listener:
@@ -57,10 +57,10 @@ def _health_check(service: ServiceView, s: LoadBalancerSettings) -> HealthCheck:
     path = (o.path or path or "/") if protocol in ("HTTP", "HTTPS") else ""
     return HealthCheck(
         target=f"{protocol}:{port}{path}",
-        healthy_threshold=o.healthy_threshold or 2,
-        unhealthy_threshold=o.unhealthy_threshold or 6,
-        interval=o.interval or 10,
-        timeout=o.timeout or 5,
+        healthy_threshold=o.healthy_threshold or HEALTHY_THRESHOLD,
+        unhealthy_threshold=o.unhealthy_threshold or UNHEALTHY_THRESHOLD,
+        interval=o.interval or INTERVAL,
+        timeout=o.timeout or TIMEOUT,
     )
 
 
@@ -76,6 +76,9 @@ def _frontend_rules(
             # Path MTU discovery: ICMP "fragmentation needed" (type 3, code 4).
             rules.add(IngressRule("icmp", 3, 4, normalized))
     return frozenset(rules)
+
+
+__all__ = ["Backend", "build_load_balancer"]
 
 
 def build_load_balancer(

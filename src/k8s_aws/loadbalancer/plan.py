@@ -41,21 +41,22 @@ from k8s_aws.model.loadbalancer import (
     SSL_POLICY_PREFIX,
     Attributes,
     DesiredLoadBalancer,
-    IngressRule,
     Observed,
+    ObservedLoadBalancer,
     backend_group_name,
+    backend_rule,
     ours,
 )
 
-NODE_RULE_DESCRIPTION = "k8s-aws: load balancers of cluster {cluster}"
 
-
-def backend_rule(backend_group: str, cluster: str) -> IngressRule:
-    """The single rule on a node group: everything from the cluster's LB backend group."""
-    return IngressRule("-1", -1, -1, backend_group, NODE_RULE_DESCRIPTION.format(cluster=cluster))
-
-
-def plan_delete(service: str, observed: Observed, cluster: str) -> Plan:
+def plan_delete(
+    service: str, observed: Observed, cluster: str, backend_wanted: bool = True
+) -> Plan:
+    """Planning against an empty desired model: everything of this Service's that AWS holds
+    goes, in reverse dependency order. The cluster's backend group and its rules on the node
+    groups are part of that model too: they go only when no other Service wants a load
+    balancer (`backend_wanted` False) AND the observer proved no other load balancer in AWS
+    uses the group (`observed.backend_unused`)."""
     actions: list[Action] = []
     lb = observed.load_balancer
     if lb is not None:
@@ -65,6 +66,12 @@ def plan_delete(service: str, observed: Observed, cluster: str) -> Plan:
     group = observed.frontend_group
     if group is not None and ours(group.tags, cluster, service):
         actions.append(DeleteGroup(group.id, group.name))
+    backend = observed.backend_group
+    if (backend is not None and not backend_wanted and observed.backend_unused
+            and ours(backend.tags, cluster, None)):
+        rule = backend_rule(backend.id, cluster)
+        actions += [RevokeIngress(g, (rule,)) for g in sorted(observed.node_groups_admitting)]
+        actions.append(DeleteGroup(backend.id, backend.name))
     return Plan(tuple(actions))
 
 
@@ -138,37 +145,37 @@ def _policy_actions(desired: DesiredLoadBalancer, observed: Observed) -> list[Ac
     return actions
 
 
-def plan_ensure(desired: DesiredLoadBalancer, observed: Observed, cluster: str) -> Plan:
-    lb = observed.load_balancer
-    if lb is not None and not ours(lb.tags, cluster, desired.service):
-        return Plan(refusal=(
-            f"load balancer {lb.name} exists but is not tagged as {desired.service}'s; "
-            "nothing changed"
-        ))
-    if lb is not None and lb.internal != desired.internal:
+def _refusal(desired: DesiredLoadBalancer, lb: ObservedLoadBalancer, cluster: str) -> str | None:
+    if not ours(lb.tags, cluster, desired.service):
+        return (f"load balancer {lb.name} exists but is not tagged as {desired.service}'s; "
+                "nothing changed")
+    if lb.internal != desired.internal:
         want, have = ("internal", "internet-facing") if desired.internal else (
             "internet-facing", "internal")
-        return Plan(refusal=(
-            f"load balancer {lb.name} is {have} and the Service asks for {want}: AWS cannot "
-            "change a load balancer's scheme; delete and recreate the Service to switch"
-        ))
-    frontend_actions, frontend, refusal = _frontend_actions(desired, observed, cluster)
-    if refusal:
-        return Plan(refusal=refusal)
-    backend_actions, backend = _backend_actions(desired, observed, cluster)
-    groups = tuple(g for g in (frontend, *desired.user_groups, backend) if g)
-    actions: list[Action] = [*backend_actions, *frontend_actions]
-    if lb is None:
-        actions.append(CreateLoadBalancer(desired.name, desired.internal, desired.subnets,
-                                          groups, desired.listeners, desired.tags))
-        actions.append(ConfigureHealthCheck(desired.name, desired.health_check))
-        if desired.attributes != Attributes():
-            actions.append(ModifyAttributes(desired.name, desired.attributes))
-        actions += _policy_actions(desired, observed)
-        if desired.instances:
-            actions.append(RegisterInstances(desired.name, tuple(sorted(desired.instances))))
-        return Plan(tuple(actions))
+        return (f"load balancer {lb.name} is {have} and the Service asks for {want}: AWS cannot "
+                "change a load balancer's scheme; delete and recreate the Service to switch")
+    return None
 
+
+def _create_actions(desired: DesiredLoadBalancer, groups: tuple[str, ...]) -> list[Action]:
+    actions: list[Action] = [
+        CreateLoadBalancer(desired.name, desired.internal, desired.subnets, groups,
+                           desired.listeners, desired.tags),
+        ConfigureHealthCheck(desired.name, desired.health_check),
+    ]
+    if desired.attributes != Attributes():
+        actions.append(ModifyAttributes(desired.name, desired.attributes))
+    actions += _policy_actions(desired, Observed())
+    if desired.instances:
+        actions.append(RegisterInstances(desired.name, tuple(sorted(desired.instances))))
+    return actions
+
+
+def _update_actions(
+    desired: DesiredLoadBalancer, observed: Observed, lb: ObservedLoadBalancer,
+    groups: tuple[str, ...],
+) -> list[Action]:
+    actions: list[Action] = []
     attach = tuple(sorted(set(desired.subnets) - set(lb.subnets)))
     detach = tuple(sorted(set(lb.subnets) - set(desired.subnets)))
     if attach or detach:
@@ -197,4 +204,20 @@ def plan_ensure(desired: DesiredLoadBalancer, observed: Observed, cluster: str) 
         actions.append(RegisterInstances(desired.name, register))
     if deregister:
         actions.append(DeregisterInstances(desired.name, deregister))
-    return Plan(tuple(actions))
+    return actions
+
+
+def plan_ensure(desired: DesiredLoadBalancer, observed: Observed, cluster: str) -> Plan:
+    lb = observed.load_balancer
+    refusal = _refusal(desired, lb, cluster) if lb is not None else None
+    if refusal:
+        return Plan(refusal=refusal)
+    frontend_actions, frontend, refusal = _frontend_actions(desired, observed, cluster)
+    if refusal:
+        return Plan(refusal=refusal)
+    backend_actions, backend = _backend_actions(desired, observed, cluster)
+    groups = tuple(g for g in (frontend, *desired.user_groups, backend) if g)
+    actions: list[Action] = [*backend_actions, *frontend_actions]
+    if lb is None:
+        return Plan(tuple(actions + _create_actions(desired, groups)))
+    return Plan(tuple(actions + _update_actions(desired, observed, lb, groups)))

@@ -6,8 +6,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from k8s_aws.loadbalancer.annotations import CLASSIC, classify
+
 FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
-LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ServiceView:
     finalizers: tuple[str, ...]
     deleting: bool
     ingress_hostname: str
+    lb_type: str  # annotations.classify: classic | nlb | external
 
     @property
     def key(self) -> str:
@@ -43,6 +45,7 @@ class ServiceView:
     @classmethod
     def of(cls, raw: dict[str, Any]) -> ServiceView:
         meta, spec = raw["metadata"], raw.get("spec", {})
+        annotations = dict(meta.get("annotations") or {})
         ingress = (raw.get("status", {}).get("loadBalancer", {}).get("ingress") or [{}])[0]
         return cls(
             namespace=meta.get("namespace", "default"),
@@ -60,19 +63,20 @@ class ServiceView:
             health_check_node_port=int(spec.get("healthCheckNodePort") or 0),
             session_affinity=spec.get("sessionAffinity") or "None",
             load_balancer_ip=spec.get("loadBalancerIP") or "",
-            annotations=dict(meta.get("annotations") or {}),
+            annotations=annotations,
             finalizers=tuple(meta.get("finalizers") or ()),
             deleting="deletionTimestamp" in meta,
             ingress_hostname=ingress.get("hostname", "") if isinstance(ingress, dict) else "",
+            lb_type=classify(annotations),
         )
 
 
 def wants_classic_lb(service: ServiceView) -> bool:
     """LoadBalancer Services without a class, not claimed by the NLB or another controller."""
-    if service.type != "LoadBalancer" or service.load_balancer_class:
-        return False
-    lb_type = service.annotations.get(LB_TYPE_ANNOTATION, "").strip().lower()
-    return lb_type not in ("nlb", "external", "nlb-ip")
+    return (
+        service.type == "LoadBalancer" and not service.load_balancer_class
+        and service.lb_type == CLASSIC
+    )
 
 
 def load_balancer_name(uid: str) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from k8s_aws.model.instance import InstanceRecord
+from k8s_aws.model.network import GroupRecord, SubnetRecord
+
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
 BACKEND_ROLE_TAG = "k8s-aws/role"
 BACKEND_ROLE = "lb-backends"
 PROXY_POLICY = "k8s-proxyprotocol-enabled"
 SSL_POLICY_PREFIX = "k8s-SSLNegotiationPolicy-"
+NODE_RULE_DESCRIPTION = "k8s-aws: load balancers of cluster {cluster}"
 
 
 @dataclass(frozen=True, order=True)
@@ -24,11 +28,13 @@ class Listener:
 
 @dataclass(frozen=True)
 class HealthCheck:
+    """No defaults here: the Classic ELB defaults live in `loadbalancer.build`."""
+
     target: str  # e.g. TCP:30080, HTTP:31000/healthz
-    healthy_threshold: int = 2
-    unhealthy_threshold: int = 6
-    interval: int = 10
-    timeout: int = 5
+    healthy_threshold: int
+    unhealthy_threshold: int
+    interval: int
+    timeout: int
 
 
 @dataclass(frozen=True)
@@ -114,12 +120,22 @@ class ObservedLoadBalancer:
 
 @dataclass(frozen=True)
 class Observed:
-    """What AWS holds for one Service (and the cluster-wide backend group)."""
+    """The snapshot: what AWS holds for one Service (its LB, its frontend group, the
+    cluster-wide backend group and the node groups holding our rule) and the network facts
+    the planner needs (VPC, subnets, the nodes' instances and their groups). Immutable: the
+    planner reads it, action effects derive the next one from it."""
 
     load_balancer: ObservedLoadBalancer | None = None
     frontend_group: ObservedGroup | None = None
     backend_group: ObservedGroup | None = None
     node_groups_admitting: frozenset[str] = field(default=frozenset())
+    vpc_id: str = ""
+    subnets: tuple[SubnetRecord, ...] = ()
+    instances: tuple[InstanceRecord, ...] = ()
+    instance_groups: tuple[GroupRecord, ...] = ()
+    # Set only by an observer that checked every load balancer of the cluster in AWS and
+    # found none but this Service's using the backend group: unproven means "in use".
+    backend_unused: bool = False
 
 
 def ours(tags: tuple[tuple[str, str], ...], cluster: str, service: str | None) -> bool:
@@ -139,3 +155,9 @@ def frontend_group_name(lb_name: str) -> str:
 
 def backend_group_name(cluster: str) -> str:
     return f"k8s-aws-{cluster}-lb-backends"
+
+
+def backend_rule(backend_group: str, cluster: str) -> IngressRule:
+    """The single rule on a node group: everything from the cluster's LB backend group. It is
+    identified by source group and description: the only thing we touch on others' groups."""
+    return IngressRule("-1", -1, -1, backend_group, NODE_RULE_DESCRIPTION.format(cluster=cluster))

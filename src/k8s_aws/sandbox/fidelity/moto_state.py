@@ -23,7 +23,7 @@ from moto.ec2.models.elastic_block_store import (
 )
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.models.security_groups import SecurityGroupBackend
-from moto.elb.models import elb_backends
+from moto.elb.models import ELBBackend, FakeBackend, FakeListener, elb_backends
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.iam.models import get_account_id_from
 
@@ -115,7 +115,55 @@ def install_patches() -> None:
         return detach(self, volume_id, instance_id or "", device_path or "")
 
     EBSBackend.detach_volume = detach_without_instance  # type: ignore[method-assign]
+
+    def delete_listeners(self: Any, name: str, ports: list[str]) -> Any:
+        # moto re-adds every other listener once per port named, so deleting two ports
+        # duplicates the rest; AWS removes exactly the listeners on the named ports.
+        balancer = self.get_load_balancer(name)
+        gone = {int(p) for p in ports}
+        balancer.listeners = [x for x in balancer.listeners
+                              if int(x.load_balancer_port) not in gone]
+        return balancer
+
+    ELBBackend.delete_load_balancer_listeners = delete_listeners  # type: ignore[method-assign]
+    _keep_instance_protocols()
     _patched["done"] = True
+
+
+def _keep_instance_protocols() -> None:
+    """moto drops a Classic ELB listener's InstanceProtocol (it answers the front protocol);
+    AWS keeps and describes it, so TCP in front of SSL backends stays TCP -> SSL. And a
+    listener added later gets its backend, so backend-server policies on its port hold."""
+    _overridable(FakeListener, "instance_protocol")
+
+    def remember(balancer: Any, ports: list[dict[str, Any]]) -> None:
+        wanted = {int(p["LoadBalancerPort"]): p.get("InstanceProtocol") for p in ports}
+        for listener in balancer.listeners:
+            protocol = wanted.get(int(listener.load_balancer_port))
+            if protocol and override(listener, "instance_protocol") is None:
+                set_override(listener, "instance_protocol", str(protocol).upper())
+
+    create = ELBBackend.create_load_balancer
+    add = ELBBackend.create_load_balancer_listeners
+
+    def create_keeping(self: Any, *args: Any, **kwargs: Any) -> Any:
+        balancer = create(self, *args, **kwargs)
+        remember(balancer, kwargs.get("ports") or [])
+        return balancer
+
+    def add_keeping(self: Any, name: str, ports: list[dict[str, Any]]) -> Any:
+        balancer = add(self, name, ports)
+        if balancer is not None:
+            remember(balancer, ports)
+            # moto makes a backend (which holds backend-server policies) only for the ports
+            # of CreateLoadBalancer and silently drops policies set on any other port.
+            known = {int(b.instance_port) for b in balancer.backends}
+            for port in {int(p["InstancePort"]) for p in ports} - known:
+                balancer.backends.append(FakeBackend(instance_port=str(port)))
+        return balancer
+
+    ELBBackend.create_load_balancer = create_keeping  # type: ignore[method-assign]
+    ELBBackend.create_load_balancer_listeners = add_keeping  # type: ignore[method-assign]
 
 
 def account_for(request: AwsRequest, environ: Mapping[str, Any]) -> str:

@@ -1,0 +1,183 @@
+"""The observer: one immutable snapshot (`Observed`) of what AWS holds for a Service.
+
+Load balancer state is found by name (the LB and its frontend group carry names derived from
+the Service UID) and by tag (the cluster's backend group); the node groups holding our rule
+by one filtered describe. Network facts (VPC, subnets, the nodes' instances and their groups)
+come from the cached directories, so refreshing them on a known snapshot is nearly free.
+Whole-fleet reads for the drift sweep live here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from k8s_aws.cloud.clb_wire import attributes_of, group_of, summary, tags_of
+from k8s_aws.cloud.errors import NotFound
+from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.cloud.runner import Runner
+from k8s_aws.model.instance import InstanceId
+from k8s_aws.model.loadbalancer import (
+    CLUSTER_TAG_PREFIX,
+    Observed,
+    ObservedGroup,
+    ObservedLoadBalancer,
+    backend_group_name,
+    backend_rule,
+    frontend_group_name,
+    ours,
+)
+
+
+class LoadBalancerObserver:
+    def __init__(
+        self, elb: Any, ec2: Any, run: Runner, cluster: str,
+        directory: InstanceDirectory, network: NetworkDirectory, vpc_id: str = "",
+    ) -> None:
+        self._elb = elb
+        self._ec2 = ec2
+        self._run = run
+        self._cluster = cluster
+        self._directory = directory
+        self._network = network
+        self._vpc_id = vpc_id
+
+    async def observe(
+        self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
+        check_backend_users: bool = False,
+    ) -> Observed:
+        """The snapshot for load balancer `name` with the given nodes' instances. With `known`
+        (what the last apply left), only the network facts are re-read. `check_backend_users`
+        also reads the cluster's whole fleet to tell whether any other load balancer uses the
+        backend group (`backend_unused`): asked only when no other Service wants one."""
+        snapshot = await self._network_facts(instance_ids)
+        if known is not None:
+            return replace(known, vpc_id=snapshot.vpc_id, subnets=snapshot.subnets,
+                           instances=snapshot.instances, instance_groups=snapshot.instance_groups)
+        lb = await self._observe_lb(name)
+        frontend, backend = await self._groups(name, snapshot.vpc_id)
+        admitting: frozenset[str] = frozenset()
+        unused = False
+        if backend is not None:
+            admitting = frozenset(await self.admitting(backend.id))
+            if check_backend_users:
+                unused = not await self._backend_users(backend.id, name)
+        return replace(snapshot, load_balancer=lb, frontend_group=frontend,
+                       backend_group=backend, node_groups_admitting=admitting,
+                       backend_unused=unused)
+
+    async def _network_facts(self, instance_ids: tuple[str, ...]) -> Observed:
+        found = await asyncio.gather(*(self._directory.get(InstanceId(i)) for i in instance_ids))
+        records = tuple(r for r in found if r is not None)
+        vpcs = {r.vpc_id for r in records if r.vpc_id}
+        vpc = self._vpc_id or (next(iter(vpcs)) if len(vpcs) == 1 else "")
+        subnets = tuple(await self._network.subnets(vpc)) if vpc else ()
+        groups = await self._network.groups({g for r in records for g in r.security_groups})
+        return Observed(vpc_id=vpc, subnets=subnets, instances=records,
+                        instance_groups=tuple(groups[g] for g in sorted(groups)))
+
+    async def _groups(
+        self, name: str, vpc_id: str
+    ) -> tuple[ObservedGroup | None, ObservedGroup | None]:
+        """(frontend, backend). `vpc_id` may be unknown (""), as for a fresh replica deleting a
+        Service before it has seen any node: then the groups are found by name alone
+        (ownership is still decided by their tags), so a deletion never misses them."""
+        filters = [{"Name": "group-name",
+                    "Values": [frontend_group_name(name), backend_group_name(self._cluster)]}]
+        if vpc_id:
+            filters.append({"Name": "vpc-id", "Values": [vpc_id]})
+        raw = await self._run(
+            "ec2", "DescribeSecurityGroups",
+            lambda: self._ec2.describe_security_groups(Filters=filters)["SecurityGroups"],
+        )
+        frontend = backend = None
+        for g in raw:
+            group = group_of(g)
+            if g["GroupName"] == frontend_group_name(name):
+                frontend = group
+            elif ours(group.tags, self._cluster, None):
+                backend = group
+        return frontend, backend
+
+    async def admitting(self, backend: str) -> set[str]:
+        """The groups holding our backend rule (source group and description both ours)."""
+        rule = backend_rule(backend, self._cluster)
+        raw = await self._run(
+            "ec2", "DescribeSecurityGroups",
+            lambda: self._ec2.describe_security_groups(
+                Filters=[{"Name": "ip-permission.group-id", "Values": [backend]}]
+            )["SecurityGroups"],
+        )
+        return {g["GroupId"] for g in raw if rule in group_of(g).rules}
+
+    async def _backend_users(self, backend: str, own: str) -> set[str]:
+        """Load balancers other than `own` that use the backend group."""
+        return {
+            d["LoadBalancerName"] for d in await self._all_load_balancers()
+            if backend in d.get("SecurityGroups", []) and d["LoadBalancerName"] != own
+        }
+
+    async def _observe_lb(self, name: str) -> ObservedLoadBalancer | None:
+        try:
+            described = await self._run(
+                "elb", "DescribeLoadBalancers",
+                lambda: self._elb.describe_load_balancers(LoadBalancerNames=[name])[
+                    "LoadBalancerDescriptions"],
+            )
+        except NotFound:
+            return None
+        if not described:
+            return None
+        tags = await self._run(
+            "elb", "DescribeTags",
+            lambda: self._elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"],
+        )
+        attributes = await self._run(
+            "elb", "DescribeLoadBalancerAttributes",
+            lambda: self._elb.describe_load_balancer_attributes(LoadBalancerName=name)[
+                "LoadBalancerAttributes"],
+        )
+        found = summary(described[0], tags_of(tags[0]["Tags"] if tags else []))
+        return replace(found, attributes=attributes_of(attributes))
+
+    # -- whole-fleet reads (the drift sweep) -----------------------------------------------
+    async def _all_load_balancers(self) -> list[dict[str, Any]]:
+        return await self._run(
+            "elb", "DescribeLoadBalancers",
+            lambda: [
+                d
+                for page in self._elb.get_paginator("describe_load_balancers").paginate(
+                    PaginationConfig={"PageSize": 400})
+                for d in page["LoadBalancerDescriptions"]
+            ],
+        )
+
+    async def fleet(self, names: set[str]) -> dict[str, ObservedLoadBalancer]:
+        """Summaries (all but attributes) of the named load balancers that exist, from
+        whole-fleet describes: load balancers in pages, tags in batches of 20."""
+        found = {d["LoadBalancerName"]: d for d in await self._all_load_balancers()
+                 if d["LoadBalancerName"] in names}
+        tags: dict[str, tuple[tuple[str, str], ...]] = {}
+        ordered = sorted(found)
+        for start in range(0, len(ordered), 20):
+            batch = ordered[start : start + 20]
+            described = await self._run(
+                "elb", "DescribeTags", partial(self._elb.describe_tags, LoadBalancerNames=batch)
+            )
+            for entry in described["TagDescriptions"]:
+                tags[entry["LoadBalancerName"]] = tags_of(entry.get("Tags", []))
+        return {n: summary(d, tags.get(n, ())) for n, d in found.items()}
+
+    async def fleet_groups(self) -> dict[str, ObservedGroup]:
+        """Every frontend group of this cluster's load balancers, in one filtered call."""
+        raw = await self._run(
+            "ec2", "DescribeSecurityGroups",
+            lambda: self._ec2.describe_security_groups(Filters=[
+                {"Name": f"tag:{CLUSTER_TAG_PREFIX}{self._cluster}", "Values": ["owned"]},
+                {"Name": "tag-key", "Values": ["kubernetes.io/service-name"]},
+            ])["SecurityGroups"],
+        )
+        return {g["GroupId"]: group_of(g) for g in raw}
