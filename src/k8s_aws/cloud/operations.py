@@ -111,6 +111,22 @@ OPERATIONS: tuple[Operation, ...] = (
     _owned("elb", "DetachLoadBalancerFromSubnets", "lb"),
     _owned("elb", "RegisterInstancesWithLoadBalancer", "lb"),
     _owned("elb", "DeregisterInstancesFromLoadBalancer", "lb"),
+    # Network load balancers (ELBv2) and their target groups.
+    _read("elbv2", "DescribeLoadBalancers", "lb"),
+    _read("elbv2", "DescribeListeners", "lb"),
+    _read("elbv2", "DescribeTargetGroups", "lb"),
+    _read("elbv2", "DescribeTargetHealth", "lb"),
+    _read("elbv2", "DescribeTags", "lb"),
+    _create("elbv2", "CreateLoadBalancer", "lb"),
+    _create("elbv2", "CreateTargetGroup", "lb"),
+    # A listener is created on our (tagged) load balancer and gets the same tags.
+    _owned("elbv2", "CreateListener", "lb"),
+    _owned("elbv2", "DeleteListener", "lb"),
+    _owned("elbv2", "ModifyTargetGroup", "lb"),
+    _owned("elbv2", "RegisterTargets", "lb"),
+    _owned("elbv2", "DeregisterTargets", "lb"),
+    _owned("elbv2", "DeleteLoadBalancer", "lb"),
+    _owned("elbv2", "DeleteTargetGroup", "lb"),
     # Volumes (the EBS CSI driver's controller service).
     _read("ec2", "DescribeInstances", "volumes"),
     _read("ec2", "DescribeInstanceTypes", "volumes"),

@@ -45,6 +45,44 @@ CLASSIC_UNSUPPORTED = {
     "nlb-target-type": "applies to Network Load Balancers only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
+# Known annotations k8s-aws does not act on yet for a Network LB. Ignoring these would change
+# traffic (plaintext instead of TLS, other addresses, no proxy header): refused by name, so
+# the Service gets a Warning and no AWS change.
+NLB_REFUSED = {
+    "ssl-cert": "TLS listeners on a Network Load Balancer are not supported by k8s-aws yet",
+    "eip-allocations": "Elastic IPs on a Network Load Balancer are not supported by k8s-aws yet",
+    "private-ipv4-addresses": "static private IPs on a Network Load Balancer are not "
+                              "supported by k8s-aws yet",
+    "proxy-protocol": "proxy protocol v2 on NLB target groups is not supported by k8s-aws yet",
+    "target-group-attributes": "target group attributes are not supported by k8s-aws yet",
+    "alpn-policy": "TLS listeners (ALPN) on a Network Load Balancer are not supported yet",
+}
+# Known but not acted on for a Network LB: each one present gets a Warning naming it.
+NLB_UNSUPPORTED = {
+    "ssl-ports": "TLS listeners are not supported for a Network Load Balancer yet",
+    "ssl-negotiation-policy": "TLS listeners are not supported for a Network Load Balancer yet",
+    "backend-protocol": "a Network Load Balancer forwards TCP/UDP; TLS to targets is not "
+                        "supported yet",
+    "access-log-enabled": "NLB access logs are not supported by k8s-aws yet",
+    "access-log-emit-interval": "a Network Load Balancer has no access log interval",
+    "access-log-s3-bucket-name": "NLB access logs are not supported by k8s-aws yet",
+    "access-log-s3-bucket-prefix": "NLB access logs are not supported by k8s-aws yet",
+    "cross-zone-load-balancing-enabled": "NLB cross-zone load balancing is not supported by "
+                                         "k8s-aws yet (AWS default: off)",
+    "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by "
+                                   "deregistration_delay",
+    "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by "
+                                   "deregistration_delay",
+    "connection-idle-timeout": "applies to Classic ELBs only",
+    "ip-address-type": "NLBs are created IPv4 only by k8s-aws for now",
+    "name": "a Network Load Balancer is named after the Service UID",
+    "load-balancer-attributes": "NLB attributes are not supported by k8s-aws yet",
+    "healthcheck-success-codes": "NLB health check success codes are not supported yet",
+    "nlb-target-type": "k8s-aws registers instance targets only",
+    "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
+}
+NLB_HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
+SCHEMES = ("internal", "internet-facing")
 CLASSIC = "classic"
 NLB = "nlb"
 EXTERNAL = "external"
@@ -182,6 +220,13 @@ def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tupl
         if suffix not in KNOWN_SUFFIXES:
             r.problem(suffix, "unknown annotation; see the aws-load-balancer-* annotations")
     lb_type = classify(annotations)
+    if lb_type == NLB:
+        for suffix in sorted(NLB_REFUSED.keys() & r.values.keys()):
+            r.problem(suffix, NLB_REFUSED[suffix])
+        return lb_type, tuple(
+            (PREFIX + suffix, NLB_UNSUPPORTED[suffix])
+            for suffix in sorted(NLB_UNSUPPORTED.keys() & r.values.keys())
+        )
     if lb_type != CLASSIC:
         return lb_type, ()
     for suffix in sorted(NLB_ONLY & r.values.keys()):
@@ -230,12 +275,25 @@ def _health_overrides(r: _Reader) -> HealthCheckOverrides:
     return health
 
 
+def _nlb_scheme(r: _Reader, internal: bool) -> bool:
+    """`scheme` (the AWS LB Controller's name) next to the reference's `internal`: both may
+    be given only if they agree."""
+    scheme = r.choice("scheme", SCHEMES)
+    if scheme is None:
+        return internal
+    if r.text("internal") is not None and (scheme == "internal") != internal:
+        r.problem("scheme", f"{scheme!r} contradicts aws-load-balancer-internal")
+    return scheme == "internal"
+
+
 def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
     """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
     r = _Reader(annotations)
     lb_type, unsupported = _family(r, annotations)
     internal_text = r.text("internal") or ""
     internal = internal_text.lower() not in ("", "false")
+    if lb_type == NLB:
+        internal = _nlb_scheme(r, internal)
     proxy = r.text("proxy-protocol")
     if proxy is not None and proxy != "*":
         r.problem("proxy-protocol", f"invalid value {proxy!r}; allowed: *")
@@ -247,6 +305,9 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
                 r.problem(suffix, f"invalid security group id {group!r}; expected sg-<hex>")
     access_logs = _access_logs(r)
     health = _health_overrides(r)
+    if lb_type == NLB and health.protocol not in (None, *NLB_HEALTH_PROTOCOLS):
+        r.problem("healthcheck-protocol", f"invalid value {health.protocol!r} for a Network "
+                  f"Load Balancer; allowed: {', '.join(NLB_HEALTH_PROTOCOLS)}")
     ssl_cert = r.text("ssl-cert") or None
     if ssl_cert is not None and not ssl_cert.startswith("arn:"):
         r.problem("ssl-cert", f"invalid value {ssl_cert!r}; expected an ACM or IAM certificate ARN")

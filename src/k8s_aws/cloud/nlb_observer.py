@@ -1,0 +1,102 @@
+"""The Network LB half of the observer: the NLB (found by name), its listeners, its target
+groups with their registered targets, and the tags of all of them (ELBv2 reads only)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Any
+
+from k8s_aws.cloud.errors import NotFound
+from k8s_aws.cloud.nlb_wire import listener_of, load_balancer_of, tags_of, target_group_of
+from k8s_aws.cloud.runner import Runner
+from k8s_aws.model.loadbalancer import SERVICE_NAME_TAG
+from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup, target_group_name
+
+ELBV2 = "elbv2"
+TAG_BATCH = 20  # DescribeTags takes at most 20 ARNs
+GONE_STATES = ("draining", "unused")  # deregistered (draining) or never serving traffic
+
+
+class NetworkLoadBalancerReader:
+    def __init__(self, elbv2: Any, run: Runner, cluster: str) -> None:
+        self._elbv2 = elbv2
+        self._run = run
+        self._cluster = cluster
+
+    async def observe(self, name: str) -> tuple[ObservedNetworkLB | None,
+                                                tuple[ObservedTargetGroup, ...]]:
+        """The NLB called `name` and the target groups its listeners use."""
+        try:
+            found = await self._run(ELBV2, "DescribeLoadBalancers", lambda: self._elbv2
+                                    .describe_load_balancers(Names=[name])["LoadBalancers"])
+        except NotFound:
+            return None, ()
+        if not found:
+            return None, ()
+        arn = found[0]["LoadBalancerArn"]
+        listeners = await self._run(ELBV2, "DescribeListeners", lambda: self._elbv2
+                                    .describe_listeners(LoadBalancerArn=arn)["Listeners"])
+        groups = await self._run(ELBV2, "DescribeTargetGroups", lambda: self._elbv2
+                                 .describe_target_groups(LoadBalancerArn=arn)["TargetGroups"])
+        tags = await self.tags([arn, *(g["TargetGroupArn"] for g in groups)])
+        lb = load_balancer_of(found[0], tags.get(arn, ()),
+                              tuple(listener_of(x) for x in listeners))
+        return lb, await self._with_targets(groups, tags)
+
+    async def _with_targets(
+        self, groups: list[dict[str, Any]], tags: dict[str, tuple[tuple[str, str], ...]]
+    ) -> tuple[ObservedTargetGroup, ...]:
+        targets = await asyncio.gather(*(self._targets(g["TargetGroupArn"]) for g in groups))
+        return tuple(target_group_of(g, tags.get(g["TargetGroupArn"], ()), t)
+                     for g, t in zip(groups, targets, strict=True))
+
+    async def _targets(self, arn: str) -> frozenset[str]:
+        health = await self._run(ELBV2, "DescribeTargetHealth", lambda: self._elbv2
+                                 .describe_target_health(TargetGroupArn=arn)
+                                 ["TargetHealthDescriptions"])
+        return frozenset(h["Target"]["Id"] for h in health
+                         if h.get("TargetHealth", {}).get("State") not in GONE_STATES)
+
+    async def tags(self, arns: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+        result: dict[str, tuple[tuple[str, str], ...]] = {}
+        for start in range(0, len(arns), TAG_BATCH):
+            batch = arns[start : start + TAG_BATCH]
+            described: list[dict[str, Any]] = await self._run(
+                ELBV2, "DescribeTags", partial(self._describe_tags, batch))
+            for entry in described:
+                result[entry["ResourceArn"]] = tags_of(entry.get("Tags", []))
+        return result
+
+    def _describe_tags(self, arns: list[str]) -> list[dict[str, Any]]:
+        return list(self._elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"])
+
+    async def service_target_groups(
+        self, namespace: str, name: str
+    ) -> tuple[ObservedTargetGroup, ...]:
+        """Every target group tagged as this Service's, attached or not (a crash between
+        CreateTargetGroup and CreateListener leaves one behind): found by the name prefix
+        the Service gives them, then by tag. Read for deletions only."""
+        prefix = target_group_name(self._cluster, namespace, name, 0, 0, "")[:-10]
+        groups = [g for g in await self._all_target_groups()
+                  if g["TargetGroupName"].startswith(prefix)]
+        tags = await self.tags([g["TargetGroupArn"] for g in groups])
+        key = f"{namespace}/{name}"
+        mine = [g for g in groups if dict(tags.get(g["TargetGroupArn"], ())).get(
+            SERVICE_NAME_TAG) == key]
+        return tuple(target_group_of(g, tags[g["TargetGroupArn"]], frozenset()) for g in mine)
+
+    async def _all_target_groups(self) -> list[dict[str, Any]]:
+        return await self._run(ELBV2, "DescribeTargetGroups", lambda: [
+            g for page in self._elbv2.get_paginator("describe_target_groups").paginate(
+                PaginationConfig={"PageSize": 400}) for g in page["TargetGroups"]
+        ])
+
+    async def users_of(self, group: str, own: str) -> set[str]:
+        """NLBs other than `own` that use security group `group` (whole fleet, paged)."""
+        lbs = await self._run(ELBV2, "DescribeLoadBalancers", lambda: [
+            lb for page in self._elbv2.get_paginator("describe_load_balancers").paginate(
+                PaginationConfig={"PageSize": 400}) for lb in page["LoadBalancers"]
+        ])
+        return {lb["LoadBalancerName"] for lb in lbs
+                if group in lb.get("SecurityGroups", []) and lb["LoadBalancerName"] != own}
