@@ -21,7 +21,7 @@ from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
 from .conftest import aws_env, emulator_session, kubectl, kubectl_json
-from .test_node_controllers import leader_url, metric, sweep_drift_now
+from .test_node_controllers import leader_url, metric, sweep_drift_now, wait_initialized
 from .test_service_clb import (
     CLIENT,
     FINALIZER,
@@ -35,6 +35,7 @@ from .test_service_clb import (
     service,
     wait_event,
 )
+from .vms import launch_worker
 
 NLB = {"type": "nlb"}
 BACKEND = "k8s-aws-itest-lb-backends"
@@ -194,9 +195,12 @@ def test_three_nlbs_keep_one_rule_per_node_group_and_unchanged_ones_cost_nothing
     ("bad-mix", [{"name": "u", "port": 53, "protocol": "UDP", "nodePort": 30601},
                  {"name": "t", "port": 53, "protocol": "TCP", "nodePort": 30602}], {},
      "same nodePort"),
-    ("bad-tls", [{"name": "tcp", "port": 443}],
-     {"ssl-cert": "arn:aws:acm:us-west-2:1:certificate/x"}, "aws-load-balancer-ssl-cert"),
-    ("bad-eip", [{"name": "tcp", "port": 80}], {"eip-allocations": "eipalloc-1"},
+    ("bad-cert", [{"name": "tcp", "port": 443}],
+     {"ssl-cert": "arn:aws:s3:::not-a-certificate"}, "aws-load-balancer-ssl-cert"),
+    ("bad-tls-udp", [{"name": "dns", "port": 53, "protocol": "UDP"}],
+     {"ssl-cert": "arn:aws:acm:us-west-2:123456789012:certificate/0a1b-2c3d"},
+     "aws-load-balancer-ssl-ports: port 53 is UDP"),
+    ("bad-eip", [{"name": "tcp", "port": 80}], {"eip-allocations": "eipalloc-0a1b2c3d4e5f6071"},
      "aws-load-balancer-eip-allocations"),
 ])
 def test_bad_or_unsupported_input_is_a_warning_naming_it_and_no_aws_change(
@@ -211,6 +215,27 @@ def test_bad_or_unsupported_input_is_a_warning_naming_it_and_no_aws_change(
     assert warning["type"] == "Warning"
     assert describe_nlb(elbv2, lb_name(svc)) is None
     kubectl(sandbox, "delete", "service", name)
+
+
+def test_ssl_cert_makes_a_tls_listener_with_the_certificate(
+    sandbox: SandboxState, elbv2: Any
+) -> None:
+    acm = emulator_session(sandbox).client("acm", endpoint_url=sandbox.emulator_url)
+    cert = acm.request_certificate(DomainName="tls.example")["CertificateArn"]
+    svc = nlb_service(sandbox, "tls", [{"name": "web", "port": 80},
+                                       {"name": "https", "port": 443}],
+                      {"ssl-cert": cert, "ssl-ports": "https"})
+    wait_until(lambda: hostname(sandbox, "tls"), timeout=90, what="a hostname")
+    lb = describe_nlb(elbv2, lb_name(svc))
+    assert lb is not None
+    listeners = {x["Port"]: x for x in elbv2.describe_listeners(
+        LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    assert listeners[80]["Protocol"] == "TCP"
+    tls = listeners[443]
+    assert (tls["Protocol"], tls["Certificates"][0]["CertificateArn"], tls["SslPolicy"]) == (
+        "TLS", cert, "ELBSecurityPolicy-2016-08")
+    kubectl(sandbox, "delete", "service", "tls")
+    assert describe_nlb(elbv2, lb_name(svc)) is None
 
 
 def test_a_type_change_of_a_live_service_is_refused_and_the_old_lb_kept(
@@ -229,11 +254,66 @@ def test_a_type_change_of_a_live_service_is_refused_and_the_old_lb_kept(
     assert describe_lb(elb, lb_name(svc)) is None
 
 
+def serving(elbv2: Any, arn: str) -> set[str]:
+    health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return {h["Target"]["Id"] for h in health
+            if h["TargetHealth"]["State"] not in ("draining", "unused")}
+
+
+def test_a_new_two_port_nlb_is_cheap_and_a_joining_node_is_one_call_per_target_group(
+    sandbox: SandboxState, ec2: Any, elbv2: Any, control: FidelityControl
+) -> None:
+    sweep_drift_now(sandbox)  # no periodic sweep inside the counted windows
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    svc = nlb_service(sandbox, "joins", [{"name": "a", "port": 7000},
+                                         {"name": "b", "port": 7001}])
+    wait_until(lambda: hostname(sandbox, "joins"), timeout=90, what="a hostname")
+    created = [c.action for c in control.calls(client=CLIENT) if c.seq > since]
+    assert len(created) <= 14, created  # the backend group exists: the goal
+    lb = describe_nlb(elbv2, lb_name(svc))
+    assert lb is not None
+    arns = [g["TargetGroupArn"] for g in elbv2.describe_target_groups(
+        LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]]
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    instance, node = launch_worker(sandbox, ec2)
+    wait_initialized(sandbox, node)
+    wait_until(lambda: all(instance in serving(elbv2, arn) for arn in arns), timeout=90,
+               what=f"{instance} registered in both target groups")
+    elb_calls = [c.action for c in control.calls(client=CLIENT) if c.seq > since
+                 and c.service in ("elasticloadbalancing", "elbv2")]
+    # Every NLB of the module (this one and the three before) takes the node: one call per
+    # target group, and no describe.
+    groups = len([g for g in elbv2.describe_target_groups()["TargetGroups"]
+                  if g["TargetGroupName"].startswith("k8s-default-")])
+    assert groups == 8
+    assert elb_calls.count("RegisterTargets") == groups, elb_calls
+    assert not [a for a in elb_calls if a.startswith("Describe")], elb_calls
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    ec2.terminate_instances(InstanceIds=[instance])
+
+    def calls_since() -> list[str]:
+        return [c.action for c in control.calls(client=CLIENT) if c.seq > since
+                and c.service in ("elasticloadbalancing", "elbv2")]
+
+    # The emulator stops reporting a terminated instance's target as serving by itself, so
+    # the controller's own calls are what is waited for.
+    wait_until(lambda: calls_since().count("DeregisterTargets") >= groups, timeout=90,
+               what=f"{instance} deregistered from every target group")
+    wait_until(lambda: not any(c.time > time.time() - 2 for c in control.calls(client=CLIENT)),
+               timeout=60, what="quiet")
+    elb_calls = calls_since()
+    # One call per target group; AWS answers InvalidTarget for an instance already
+    # terminated (it deregisters those itself), which costs one more, single-target, call.
+    assert groups <= elb_calls.count("DeregisterTargets") <= 2 * groups, elb_calls
+    assert all(instance not in serving(elbv2, arn) for arn in arns)
+    assert "RegisterTargets" not in elb_calls and "DescribeLoadBalancers" not in elb_calls
+
+
 def test_deleting_every_nlb_service_leaves_nothing_owned(
     sandbox: SandboxState, ec2: Any, elbv2: Any
 ) -> None:
     names = {n: lb_name(service(sandbox, n) or {"metadata": {"uid": ""}})
-             for n in ("edge", "nlb-a", "nlb-b")}
+             for n in ("edge", "nlb-a", "nlb-b", "joins")}
     kubectl(sandbox, "delete", "service", *names)
     for name in names:
         assert service(sandbox, name) is None  # kubectl delete waits for the finalizer
@@ -242,5 +322,6 @@ def test_deleting_every_nlb_service_leaves_nothing_owned(
         assert not ec2.describe_security_groups(Filters=[
             {"Name": "group-name", "Values": [f"k8s-elb-{lb}"]}])["SecurityGroups"]
     left = [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]
-            if g["TargetGroupName"].startswith(("k8s-default-edge-", "k8s-default-nlb-"))]
+            if g["TargetGroupName"].startswith(
+                ("k8s-default-edge-", "k8s-default-nlb-", "k8s-default-joins-"))]
     assert left == []

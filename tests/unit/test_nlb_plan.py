@@ -14,6 +14,7 @@ import pytest
 
 from k8s_aws.cloud import clb
 from k8s_aws.cloud.lb_registry import Applied
+from k8s_aws.cloud.nlb_wire import listener_of
 from k8s_aws.loadbalancer.annotations import NLB_REFUSED, NLB_UNSUPPORTED, PREFIX
 from k8s_aws.loadbalancer.backends import BackendNode
 from k8s_aws.loadbalancer.nlb_build import TCP_CHECK
@@ -210,3 +211,98 @@ def test_an_nlb_made_without_security_groups_is_adopted_without_group_changes() 
     planned = plan(nlb(), bare)
     assert planned.plan.actions == ()
     assert [n.reason for n in planned.notes] == ["LoadBalancerKept"]
+
+
+EIPS = "eipalloc-0a1b2c3d4e5f60718,eipalloc-0a1b2c3d4e5f60719"
+
+
+def test_eip_allocations_are_given_one_per_subnet_at_creation() -> None:
+    planned = plan(nlb({"eip-allocations": EIPS}))
+    create = next(a for a in planned.plan.actions if a.op == "CreateNetworkLoadBalancer")
+    assert create.mappings == (  # type: ignore[attr-defined]
+        ("subnet-a", "eipalloc-0a1b2c3d4e5f60718", ""),
+        ("subnet-b", "eipalloc-0a1b2c3d4e5f60719", ""))
+
+
+@pytest.mark.parametrize(("annotations", "named"), [
+    ({"eip-allocations": "eipalloc-0a1b2c3d4e5f60718"}, "1 given for 2 subnets"),
+    ({"eip-allocations": EIPS, "internal": "true"}, "internet-facing load balancers only"),
+    ({"eip-allocations": "eip-1,eip-2"}, "expected eipalloc-<hex>"),
+    ({"private-ipv4-addresses": "10.0.1.5,10.0.2.5"}, "internal load balancers only"),
+    ({"private-ipv4-addresses": "10.0.1.5,10.9.9.9", "internal": "true"},
+     "10.9.9.9 is not inside subnet subnet-b"),
+    ({"private-ipv4-addresses": "10.0.1.5,nope", "internal": "true"}, "expected IPv4"),
+])
+def test_bad_static_addresses_are_a_warning_naming_them_and_no_aws_change(
+    annotations: dict[str, str], named: str
+) -> None:
+    subnets = tuple(replace(s, cidr=c) for s, c in zip(
+        NETWORK.subnets, ("10.0.1.0/24", "10.0.2.0/24"), strict=True))
+    planned = plan(nlb(annotations), replace(NETWORK, subnets=subnets))
+    assert planned.plan.actions == () and planned.retry_after is None
+    problems = [n.message for n in planned.notes if n.reason == "InvalidConfiguration"]
+    assert any(named in m for m in problems), planned.notes
+
+
+def test_private_addresses_inside_their_subnets_are_mapped() -> None:
+    subnets = tuple(replace(s, cidr=c) for s, c in zip(
+        NETWORK.subnets, ("10.0.1.0/24", "10.0.2.0/24"), strict=True))
+    svc = nlb({"private-ipv4-addresses": "10.0.1.5,10.0.2.5", "internal": "true"})
+    assert desired(plan(svc, replace(NETWORK, subnets=subnets))).subnet_mappings == (
+        ("subnet-a", "", "10.0.1.5"), ("subnet-b", "", "10.0.2.5"))
+
+
+CERT = "arn:aws:acm:us-west-2:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-1234567890ab"
+
+
+def test_ssl_cert_and_ssl_ports_make_tls_listeners_and_replanning_is_empty() -> None:
+    svc = nlb({"ssl-cert": CERT, "ssl-ports": "https",
+               "ssl-negotiation-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+               "alpn-policy": "HTTP2Preferred"})
+    want = desired(plan(svc))
+    listeners = {x.port: x for x in want.listeners}
+    assert (listeners[80].protocol, listeners[80].certificate) == ("TCP", "")
+    assert (listeners[443].protocol, listeners[443].certificate, listeners[443].ssl_policy,
+            listeners[443].alpn) == ("TLS", CERT, "ELBSecurityPolicy-TLS13-1-2-2021-06",
+                                     "HTTP2Preferred")
+    assert [g.protocol for g in want.target_groups] == ["TCP", "TCP"]  # TLS ends at the NLB
+    assert plan(svc, applied(svc)).plan.actions == ()
+
+
+def test_backend_protocol_ssl_makes_tls_target_groups_and_the_default_policy() -> None:
+    want = desired(plan(nlb({"ssl-cert": CERT, "backend-protocol": "ssl"})))
+    assert [g.protocol for g in want.target_groups] == ["TLS", "TLS"]
+    assert {x.ssl_policy for x in want.listeners} == {"ELBSecurityPolicy-2016-08"}
+
+
+def test_a_changed_certificate_replaces_the_listener() -> None:
+    after = applied(nlb({"ssl-cert": CERT, "ssl-ports": "443"}))
+    other = CERT.replace("0a1b2c3d", "9f8e7d6c")
+    ops = [a.op for a in plan(nlb({"ssl-cert": other, "ssl-ports": "443"}), after).plan.actions]
+    assert ops == ["DeleteNlbListener", "CreateNlbListener"]
+
+
+@pytest.mark.parametrize(("annotations", "ports", "named"), [
+    ({"ssl-cert": "arn:aws:s3:::bucket"}, None, PREFIX + "ssl-cert"),
+    ({"ssl-cert": CERT}, [{"name": "dns", "protocol": "UDP", "port": 53, "nodePort": 30053}],
+     PREFIX + "ssl-ports: port 53 is UDP"),
+    ({"ssl-cert": CERT, "backend-protocol": "http"}, None, PREFIX + "backend-protocol"),
+    ({"ssl-cert": CERT, "alpn-policy": "HTTP3"}, None, PREFIX + "alpn-policy"),
+])
+def test_bad_tls_input_is_refused_by_name(
+    annotations: dict[str, str], ports: list[dict[str, Any]] | None, named: str
+) -> None:
+    planned = plan_service(PlanRequest(nlb(annotations, ports), NODES, True), SETTINGS,
+                           Observed())
+    assert planned.kind == "skip" and planned.plan.actions == ()
+    assert named in planned.notes[0].message
+
+
+def test_a_plain_listener_described_with_a_policy_is_not_drift() -> None:
+    """ELBv2 describes may carry an SslPolicy on a TCP listener: only TLS ones have one."""
+    raw = {"ListenerArn": "arn:l", "Port": 80, "Protocol": "TCP",
+           "SslPolicy": "ELBSecurityPolicy-2016-08",
+           "DefaultActions": [{"Type": "forward", "TargetGroupArn": "arn:tg"}]}
+    assert listener_of(raw).ssl_policy == ""
+    tls = listener_of({**raw, "Protocol": "TLS", "Certificates": [{"CertificateArn": CERT}]})
+    assert (tls.certificate, tls.ssl_policy) == (CERT, "ELBSecurityPolicy-2016-08")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from k8s_aws.cloud.clb_group_actions import GroupInUse
-from k8s_aws.cloud.errors import Conflict, NotFound
+from k8s_aws.cloud.errors import Conflict, Invalid, NotFound
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.cloud.nlb_wire import health_check_args, tags_arg
 from k8s_aws.model import nlb_actions as act
@@ -92,11 +93,26 @@ register(ActionKind(
 
 
 # -- the load balancer --------------------------------------------------------------------
+def _placement(a: act.CreateNetworkLoadBalancer) -> dict[str, Any]:
+    """Subnets, or subnet mappings when static addresses (EIPs, private IPs) are asked for."""
+    if not a.mappings:
+        return {"Subnets": list(a.subnets)}
+    mappings = []
+    for subnet, allocation, address in a.mappings:
+        mapping = {"SubnetId": subnet}
+        if allocation:
+            mapping["AllocationId"] = allocation
+        if address:
+            mapping["PrivateIPv4Address"] = address
+        mappings.append(mapping)
+    return {"SubnetMappings": mappings}
+
+
 async def _create_nlb(ctx: Context, a: act.CreateNetworkLoadBalancer) -> None:
     created = await ctx.run(
         ELBV2, "CreateLoadBalancer",
         lambda: ctx.elbv2.create_load_balancer(
-            Name=a.name, Subnets=list(a.subnets), Type="network", IpAddressType="ipv4",
+            Name=a.name, **_placement(a), Type="network", IpAddressType="ipv4",
             SecurityGroups=[ctx.applied.ref(g) for g in a.groups],
             Scheme="internal" if a.internal else "internet-facing", Tags=tags_arg(a.tags),
         )["LoadBalancers"][0],
@@ -129,6 +145,16 @@ register(ActionKind(
 
 
 # -- listeners ------------------------------------------------------------------------------
+def _tls_args(a: act.CreateNlbListener) -> dict[str, Any]:
+    if a.protocol != "TLS":
+        return {}
+    args: dict[str, Any] = {"Certificates": [{"CertificateArn": a.certificate}],
+                            "SslPolicy": a.ssl_policy}
+    if a.alpn:
+        args["AlpnPolicy"] = [a.alpn]
+    return args
+
+
 async def _create_listener(ctx: Context, a: act.CreateNlbListener) -> None:
     created = await ctx.run(
         ELBV2, "CreateListener",
@@ -136,7 +162,7 @@ async def _create_listener(ctx: Context, a: act.CreateNlbListener) -> None:
             LoadBalancerArn=ctx.applied.ref(a.load_balancer), Protocol=a.protocol, Port=a.port,
             DefaultActions=[{"Type": "forward",
                              "TargetGroupArn": ctx.applied.ref(a.target_group)}],
-            Tags=tags_arg(a.tags),
+            Tags=tags_arg(a.tags), **_tls_args(a),
         )["Listeners"][0],
     )
     ctx.applied.refs[_listener_ref(a.port)] = str(created["ListenerArn"])
@@ -155,7 +181,7 @@ def _listeners(state: Observed, change: Callable[[Listeners], Listeners]) -> Obs
 
 def _created_listener(state: Observed, a: act.CreateNlbListener, applied: Applied) -> Observed:
     new = ObservedNlbListener(applied.ref(_listener_ref(a.port)), a.port, a.protocol,
-                              applied.ref(a.target_group))
+                              applied.ref(a.target_group), a.certificate, a.ssl_policy, a.alpn)
     return _listeners(state, lambda have: (*have, new))
 
 
@@ -187,9 +213,19 @@ async def _register_chunk(ctx: Context, arn: str, chunk: list[dict[str, str]]) -
 
 
 async def _deregister_chunk(ctx: Context, arn: str, chunk: list[dict[str, str]]) -> None:
-    with contextlib.suppress(NotFound):
-        await ctx.run(ELBV2, "DeregisterTargets",
-                      lambda: ctx.elbv2.deregister_targets(TargetGroupArn=arn, Targets=chunk))
+    """AWS refuses the whole call (InvalidTarget) if one instance no longer exists (it
+    deregisters terminated instances itself): then each target goes alone, a gone one skipped."""
+    try:
+        with contextlib.suppress(NotFound):
+            await ctx.run(ELBV2, "DeregisterTargets",
+                          lambda: ctx.elbv2.deregister_targets(TargetGroupArn=arn, Targets=chunk))
+    except Invalid as exc:
+        if exc.code != "InvalidTarget":
+            raise
+        if len(chunk) == 1:
+            return
+        for target in chunk:
+            await _deregister_chunk(ctx, arn, [target])
 
 
 async def _register(ctx: Context, a: act.RegisterTargets) -> None:

@@ -59,8 +59,16 @@ def target_group_of(
 def listener_of(raw: dict[str, Any]) -> ObservedNlbListener:
     actions = raw.get("DefaultActions", [])
     forward: dict[str, Any] = next((a for a in actions if a.get("Type") == "forward"), {})
-    return ObservedNlbListener(raw["ListenerArn"], int(raw["Port"]), raw["Protocol"],
-                               str(forward.get("TargetGroupArn", "")))
+    if raw["Protocol"] != "TLS":  # describes may carry a policy for plain listeners too
+        return ObservedNlbListener(raw["ListenerArn"], int(raw["Port"]), raw["Protocol"],
+                                   str(forward.get("TargetGroupArn", "")))
+    certificates = raw.get("Certificates") or [{}]
+    return ObservedNlbListener(
+        raw["ListenerArn"], int(raw["Port"]), raw["Protocol"],
+        str(forward.get("TargetGroupArn", "")),
+        certificate=str(certificates[0].get("CertificateArn", "")),
+        ssl_policy=str(raw.get("SslPolicy") or ""), alpn=str((raw.get("AlpnPolicy") or [""])[0]),
+    )
 
 
 def load_balancer_of(

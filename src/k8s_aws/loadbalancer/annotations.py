@@ -6,6 +6,7 @@ first) so one Warning Event names all of them, each with the annotation and allo
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS", "SSL")
 ACCESS_LOG_INTERVALS = (5, 60)
 SKIPPED_TYPES = ("external", "nlb-ip")  # another controller (AWS LB Controller) owns these
 SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+EIP_ALLOCATION_RE = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 KNOWN_SUFFIXES = frozenset({
@@ -49,20 +51,11 @@ CLASSIC_UNSUPPORTED = {
 # traffic (plaintext instead of TLS, other addresses, no proxy header): refused by name, so
 # the Service gets a Warning and no AWS change.
 NLB_REFUSED = {
-    "ssl-cert": "TLS listeners on a Network Load Balancer are not supported by k8s-aws yet",
-    "eip-allocations": "Elastic IPs on a Network Load Balancer are not supported by k8s-aws yet",
-    "private-ipv4-addresses": "static private IPs on a Network Load Balancer are not "
-                              "supported by k8s-aws yet",
     "proxy-protocol": "proxy protocol v2 on NLB target groups is not supported by k8s-aws yet",
     "target-group-attributes": "target group attributes are not supported by k8s-aws yet",
-    "alpn-policy": "TLS listeners (ALPN) on a Network Load Balancer are not supported yet",
 }
 # Known but not acted on for a Network LB: each one present gets a Warning naming it.
 NLB_UNSUPPORTED = {
-    "ssl-ports": "TLS listeners are not supported for a Network Load Balancer yet",
-    "ssl-negotiation-policy": "TLS listeners are not supported for a Network Load Balancer yet",
-    "backend-protocol": "a Network Load Balancer forwards TCP/UDP; TLS to targets is not "
-                        "supported yet",
     "access-log-enabled": "NLB access logs are not supported by k8s-aws yet",
     "access-log-emit-interval": "a Network Load Balancer has no access log interval",
     "access-log-s3-bucket-name": "NLB access logs are not supported by k8s-aws yet",
@@ -82,6 +75,12 @@ NLB_UNSUPPORTED = {
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
 NLB_HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
+NLB_BACKEND_PROTOCOLS = ("ssl", "tcp")
+ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
+# An ACM certificate or an IAM server certificate: what a TLS listener accepts.
+CERTIFICATE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+"
+    r"|iam::\d{12}:server-certificate/[\w+=,.@/-]+)$")
 SCHEMES = ("internal", "internet-facing")
 CLASSIC = "classic"
 NLB = "nlb"
@@ -153,6 +152,9 @@ class LoadBalancerSettings:
     health_check: HealthCheckOverrides = field(default_factory=HealthCheckOverrides)
     target_node_labels: tuple[tuple[str, str], ...] = ()
     subnets: tuple[str, ...] = ()
+    alpn_policy: str | None = None  # NLB TLS listeners
+    eip_allocations: tuple[str, ...] = ()  # NLB, internet-facing: one per subnet
+    private_ipv4_addresses: tuple[str, ...] = ()  # NLB, internal: one per subnet
     # Present annotations this LB type does not act on: (annotation, why/what instead).
     unsupported: tuple[tuple[str, str], ...] = ()
 
@@ -286,14 +288,52 @@ def _nlb_scheme(r: _Reader, internal: bool) -> bool:
     return scheme == "internal"
 
 
+def _nlb_tls(r: _Reader) -> None:
+    """What a Network LB's TLS listeners accept: a certificate ARN, ssl or tcp to targets."""
+    cert = r.text("ssl-cert")
+    if cert and not CERTIFICATE_ARN_RE.match(cert):
+        r.problem("ssl-cert", f"invalid value {cert!r}; expected an ACM certificate ARN "
+                  "(arn:aws:acm:<region>:<account>:certificate/<id>) or an IAM server "
+                  "certificate ARN")
+    backend = r.text("backend-protocol")
+    if backend is not None and backend.lower() not in NLB_BACKEND_PROTOCOLS:
+        r.problem("backend-protocol", f"invalid value {backend!r} for a Network Load "
+                  f"Balancer; allowed: {', '.join(NLB_BACKEND_PROTOCOLS)}")
+
+
+def _static_addresses(r: _Reader, internal: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(eip-allocations, private-ipv4-addresses): ids and IPv4s, each for its scheme only.
+    Their count and subnets are checked against the chosen subnets by the planner."""
+    eips = r.items("eip-allocations")
+    for eip in eips:
+        if not EIP_ALLOCATION_RE.match(eip):
+            r.problem("eip-allocations", f"invalid allocation id {eip!r}; expected eipalloc-<hex>")
+    if eips and internal:
+        r.problem("eip-allocations", "applies to internet-facing load balancers only")
+    addresses = r.items("private-ipv4-addresses")
+    for address in addresses:
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            r.problem("private-ipv4-addresses", f"invalid value {address!r}; expected IPv4 "
+                      "addresses, one per subnet")
+    if addresses and not internal:
+        r.problem("private-ipv4-addresses", "applies to internal load balancers only")
+    return eips, addresses
+
+
 def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
     """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
     r = _Reader(annotations)
     lb_type, unsupported = _family(r, annotations)
     internal_text = r.text("internal") or ""
     internal = internal_text.lower() not in ("", "false")
+    eips: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
     if lb_type == NLB:
         internal = _nlb_scheme(r, internal)
+        eips, addresses = _static_addresses(r, internal)
+        _nlb_tls(r)
     proxy = r.text("proxy-protocol")
     if proxy is not None and proxy != "*":
         r.problem("proxy-protocol", f"invalid value {proxy!r}; allowed: *")
@@ -330,6 +370,9 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         health_check=health,
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),
+        alpn_policy=r.choice("alpn-policy", ALPN_POLICIES) if lb_type == NLB else None,
+        eip_allocations=eips,
+        private_ipv4_addresses=addresses,
         unsupported=unsupported,
     )
     if r.problems:

@@ -64,12 +64,16 @@ def _listener_actions(
     desired: DesiredNetworkLB, lb: ObservedNetworkLB | None, lb_ref: str, arns: dict[str, str]
 ) -> tuple[list[Action], list[Action]]:
     """(stale listener deletions, missing listener creations)."""
-    have = {(x.port, x.protocol, x.target_group_arn): x for x in (lb.listeners if lb else ())}
-    want = {(x.port, x.protocol, arns[x.target_group]) for x in desired.listeners}
+    have = {(x.port, x.protocol, x.target_group_arn, x.certificate, x.ssl_policy, x.alpn): x
+            for x in (lb.listeners if lb else ())}
+    want = {(x.port, x.protocol, arns[x.target_group], x.certificate, x.ssl_policy, x.alpn)
+            for x in desired.listeners}
     stale: list[Action] = [DeleteNlbListener(x.arn, x.port)
                            for key, x in sorted(have.items()) if key not in want]
-    missing: list[Action] = [CreateNlbListener(lb_ref, port, protocol, tg, desired.tags)
-                             for port, protocol, tg in sorted(want - have.keys())]
+    missing: list[Action] = [
+        CreateNlbListener(lb_ref, port, protocol, tg, desired.tags, cert, policy, alpn)
+        for port, protocol, tg, cert, policy, alpn in sorted(want - have.keys())
+    ]
     return stale, missing
 
 
@@ -109,7 +113,8 @@ def plan_nlb_ensure(desired: DesiredNetworkLB, observed: Observed, cluster: str)
     warnings: list[str] = []
     if lb is None:
         actions.append(CreateNetworkLoadBalancer(desired.name, desired.internal,
-                                                 desired.subnets, groups, desired.tags))
+                                                 desired.subnets, groups, desired.tags,
+                                                 desired.subnet_mappings))
     else:
         warnings += _unchangeable(desired, lb, groups)
     stale, missing = _listener_actions(desired, lb, lb.arn if lb else NLB_REF, arns)

@@ -19,7 +19,7 @@ from k8s_aws.loadbalancer.annotations import (
 )
 from k8s_aws.loadbalancer.backends import BackendNode, backends_of
 from k8s_aws.loadbalancer.build import build_load_balancer
-from k8s_aws.loadbalancer.nlb_build import build_network_lb
+from k8s_aws.loadbalancer.nlb_build import build_network_lb, nlb_tls_problems, subnet_mappings
 from k8s_aws.loadbalancer.nlb_plan import plan_nlb_ensure
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
 from k8s_aws.loadbalancer.service import (
@@ -135,8 +135,15 @@ def desired_load_balancer(
         )
     except NoSubnets as exc:
         return None, (*notes, Note("Warning", "NoSubnets", str(exc)))
-    build = build_network_lb if settings.lb_type == NLB else build_load_balancer
-    return build(request.service, settings, cluster, subnets, backends), notes
+    if settings.lb_type != NLB:
+        return build_load_balancer(request.service, settings, cluster, subnets, backends), notes
+    chosen = tuple(s for s in candidates if s.id in subnets)
+    mappings, problem = subnet_mappings(settings, chosen)
+    if problem:
+        return None, (*notes, Note("Warning", "InvalidConfiguration",
+                                   "no AWS change made: " + problem))
+    return build_network_lb(request.service, settings, cluster, subnets, backends,
+                            mappings), notes
 
 
 def without_aws(request: PlanRequest) -> ServicePlan | None:
@@ -150,7 +157,9 @@ def without_aws(request: PlanRequest) -> ServicePlan | None:
         return None
     problems = service_problems(service)
     try:
-        parse_annotations(service.annotations)
+        parsed = parse_annotations(service.annotations)
+        if parsed.lb_type == NLB:
+            problems += nlb_tls_problems(service, parsed)
     except InvalidAnnotations as exc:
         problems += [str(p) for p in exc.problems]
     if problems:
@@ -177,8 +186,9 @@ def plan_service(
     parsed = parse_annotations(service.annotations)
     desired, notes = desired_load_balancer(request, parsed, settings.cluster, snapshot)
     notes = (*_unsupported_notes(parsed), *notes)
-    if desired is None:
-        return ServicePlan(SKIP, notes=notes, retry_after=60)
+    if desired is None:  # bad input waits for the user; missing network facts are retried
+        invalid = any(n.reason == "InvalidConfiguration" for n in notes)
+        return ServicePlan(SKIP, notes=notes, retry_after=None if invalid else 60)
     if isinstance(desired, DesiredNetworkLB):
         plan = plan_nlb_ensure(desired, snapshot, settings.cluster)
     else:

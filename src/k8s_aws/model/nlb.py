@@ -41,8 +41,11 @@ class TargetGroupSpec:
 @dataclass(frozen=True, order=True)
 class NlbListener:
     port: int
-    protocol: str  # TCP | UDP | TCP_UDP
+    protocol: str  # TCP | UDP | TCP_UDP | TLS
     target_group: str  # the target group's name
+    certificate: str = ""  # TLS only, as the next two
+    ssl_policy: str = ""
+    alpn: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class DesiredNetworkLB:
     tags: tuple[tuple[str, str], ...]
     instances: frozenset[str]
     node_groups: frozenset[str] = frozenset()
+    # (subnet, Elastic IP allocation, private IPv4): static addresses, set at creation only.
+    subnet_mappings: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class ObservedNlbListener:
     port: int
     protocol: str
     target_group_arn: str
+    certificate: str = ""
+    ssl_policy: str = ""
+    alpn: str = ""
 
 
 @dataclass(frozen=True)

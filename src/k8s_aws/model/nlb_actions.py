@@ -41,12 +41,7 @@ class CreateNetworkLoadBalancer(Action):
     subnets: tuple[str, ...]
     groups: tuple[str, ...]
     tags: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class SetNetworkLoadBalancerSubnets(Action):
-    load_balancer: str  # ARN
-    subnets: tuple[str, ...]
+    mappings: tuple[tuple[str, str, str], ...] = ()  # (subnet, EIP allocation, private IP)
 
 
 @dataclass(frozen=True)
@@ -56,6 +51,9 @@ class CreateNlbListener(Action):
     protocol: str
     target_group: str  # ARN or $tg:<name>
     tags: tuple[tuple[str, str], ...]  # the load balancer's: a listener is deleted by them
+    certificate: str = ""  # TLS only, as the next two
+    ssl_policy: str = ""
+    alpn: str = ""
 
 
 @dataclass(frozen=True)

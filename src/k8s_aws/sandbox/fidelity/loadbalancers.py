@@ -31,6 +31,8 @@ class LoadBalancers(Behaviour):
 
     def before(self, call: Call) -> Refusal | Reply | None:
         request = call.request
+        if request.service == "elbv2" and request.action == "SetSecurityGroups":
+            return _groups_at_creation(call)
         if request.service != "elbv2" or request.action not in _CREATES:
             return None
         call.notes["existing"] = set(_resources(call, request.action))
@@ -94,6 +96,17 @@ class LoadBalancers(Behaviour):
                     group.deregistered_targets[target] = gone
 
             call.later(delay, drained, f"{target} drained from {group.name}")
+
+
+def _groups_at_creation(call: Call) -> Refusal | None:
+    """AWS: security groups can be set on a Network LB only if it was created with some."""
+    balancer = call.backends.elbv2.load_balancers.get(call.request.param("LoadBalancerArn"))
+    if (not call.on.nlb_groups_at_creation or balancer is None
+            or getattr(balancer, "type", "") != "network"
+            or getattr(balancer, "security_groups", None)):
+        return None
+    return Refusal("InvalidConfigurationRequest", "You cannot set security groups on a Network "
+                   "Load Balancer which was created without any security groups.")
 
 
 def _provision(call: Call, balancer: Any) -> None:
