@@ -217,14 +217,15 @@ def test_bad_or_unsupported_input_is_a_warning_naming_it_and_no_aws_change(
     kubectl(sandbox, "delete", "service", name)
 
 
-def test_ssl_cert_makes_a_tls_listener_with_the_certificate(
+def test_ssl_cert_makes_a_tls_listener_and_target_group_attributes_are_set(
     sandbox: SandboxState, elbv2: Any
 ) -> None:
     acm = emulator_session(sandbox).client("acm", endpoint_url=sandbox.emulator_url)
     cert = acm.request_certificate(DomainName="tls.example")["CertificateArn"]
     svc = nlb_service(sandbox, "tls", [{"name": "web", "port": 80},
                                        {"name": "https", "port": 443}],
-                      {"ssl-cert": cert, "ssl-ports": "https"})
+                      {"ssl-cert": cert, "ssl-ports": "https", "proxy-protocol": "*",
+                       "target-group-attributes": "deregistration_delay.timeout_seconds=30"})
     wait_until(lambda: hostname(sandbox, "tls"), timeout=90, what="a hostname")
     lb = describe_nlb(elbv2, lb_name(svc))
     assert lb is not None
@@ -234,6 +235,12 @@ def test_ssl_cert_makes_a_tls_listener_with_the_certificate(
     tls = listeners[443]
     assert (tls["Protocol"], tls["Certificates"][0]["CertificateArn"], tls["SslPolicy"]) == (
         "TLS", cert, "ELBSecurityPolicy-2016-08")
+    for group in elbv2.describe_target_groups(
+            LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]:
+        attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(
+            TargetGroupArn=group["TargetGroupArn"])["Attributes"]}
+        assert attributes["proxy_protocol_v2.enabled"] == "true"
+        assert attributes["deregistration_delay.timeout_seconds"] == "30"
     kubectl(sandbox, "delete", "service", "tls")
     assert describe_nlb(elbv2, lb_name(svc)) is None
 

@@ -46,6 +46,7 @@ AWS_CONDITION_KEYS: dict[str, set[str]] = {
             "DetachLoadBalancerFromSubnets", "RegisterInstancesWithLoadBalancer",
             "DeregisterInstancesFromLoadBalancer", "DeleteListener", "ModifyTargetGroup",
             "RegisterTargets", "DeregisterTargets", "DeleteTargetGroup",
+            "ModifyTargetGroupAttributes",
         )
     },
     "iam:CreateServiceLinkedRole": {"iam:AWSServiceName"},

@@ -15,7 +15,7 @@ import pytest
 from k8s_aws.cloud import clb
 from k8s_aws.cloud.lb_registry import Applied
 from k8s_aws.cloud.nlb_wire import listener_of
-from k8s_aws.loadbalancer.annotations import NLB_REFUSED, NLB_UNSUPPORTED, PREFIX
+from k8s_aws.loadbalancer.annotations import NLB_UNSUPPORTED, PREFIX
 from k8s_aws.loadbalancer.backends import BackendNode
 from k8s_aws.loadbalancer.nlb_build import TCP_CHECK
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
@@ -152,7 +152,14 @@ def test_healthcheck_annotations_override_and_a_change_is_modified_in_place() ->
     ([{"name": "a", "protocol": "SCTP", "port": 53, "nodePort": 30053}], {}, "SCTP"),
     (None, {"healthcheck-protocol": "SSL"}, PREFIX + "healthcheck-protocol"),
     (None, {"scheme": "public"}, PREFIX + "scheme"),
-    *[(None, {k: "x"}, PREFIX + k) for k in sorted(NLB_REFUSED)],
+    (None, {"target-group-attributes": "stickiness.type=lb_cookie"},
+     PREFIX + "target-group-attributes: unknown attribute 'stickiness.type'"),
+    (None, {"target-group-attributes": "preserve_client_ip.enabled=yes"},
+     "preserve_client_ip.enabled: invalid value 'yes'"),
+    (None, {"target-group-attributes": "deregistration_delay.timeout_seconds=9999"},
+     "an integer 0-3600"),
+    (None, {"proxy-protocol": "*", "target-group-attributes": "proxy_protocol_v2.enabled=false"},
+     PREFIX + "proxy-protocol: contradicts"),
 ])
 def test_bad_or_unsupported_input_is_refused_by_name_with_no_aws_state_read(
     ports: list[dict[str, Any]] | None, annotations: dict[str, str], named: str
@@ -306,3 +313,21 @@ def test_a_plain_listener_described_with_a_policy_is_not_drift() -> None:
     assert listener_of(raw).ssl_policy == ""
     tls = listener_of({**raw, "Protocol": "TLS", "Certificates": [{"CertificateArn": CERT}]})
     assert (tls.certificate, tls.ssl_policy) == (CERT, "ELBSecurityPolicy-2016-08")
+
+
+def test_target_group_attributes_and_proxy_protocol_are_set_and_drift_repaired() -> None:
+    svc = nlb({"proxy-protocol": "*", "target-group-attributes":
+               "preserve_client_ip.enabled=false,deregistration_delay.timeout_seconds=30"})
+    planned = plan(svc)
+    ops = [a.op for a in planned.plan.actions]
+    assert ops.count("ModifyTargetGroupAttributes") == 2
+    assert ops.index("ModifyTargetGroupAttributes") == ops.index("CreateTargetGroup") + 1
+    want = (("deregistration_delay.timeout_seconds", "30"),
+            ("preserve_client_ip.enabled", "false"), ("proxy_protocol_v2.enabled", "true"))
+    assert {g.attributes for g in desired(planned).target_groups} == {want}
+    after = applied(svc)
+    assert plan(svc, after).plan.actions == ()
+    drifted = replace(after, target_groups=(
+        replace(after.target_groups[0], attributes=(("proxy_protocol_v2.enabled", "false"),)),
+        *after.target_groups[1:]))
+    assert [a.op for a in plan(svc, drifted).plan.actions] == ["ModifyTargetGroupAttributes"]

@@ -84,6 +84,25 @@ register(ActionKind(
     lambda state, a, applied: _checked(state, a.target_group, a.health_check),
     ((ELBV2, "ModifyTargetGroup"),),
 ))
+async def _modify_tg_attributes(ctx: Context, a: act.ModifyTargetGroupAttributes) -> None:
+    await ctx.run(ELBV2, "ModifyTargetGroupAttributes",
+                  lambda: ctx.elbv2.modify_target_group_attributes(
+                      TargetGroupArn=ctx.applied.ref(a.target_group),
+                      Attributes=[{"Key": k, "Value": v} for k, v in a.attributes]))
+
+
+def _attributes_set(state: Observed, a: act.ModifyTargetGroupAttributes,
+                    applied: Applied) -> Observed:
+    arn = applied.ref(a.target_group)
+    return replace(state, target_groups=tuple(
+        replace(tg, attributes=tuple(sorted({**dict(tg.attributes), **dict(a.attributes)}
+                                            .items())))
+        if tg.arn == arn else tg for tg in state.target_groups
+    ))
+
+
+register(ActionKind(act.ModifyTargetGroupAttributes, _modify_tg_attributes, _attributes_set,
+                    ((ELBV2, "ModifyTargetGroupAttributes"),)))
 register(ActionKind(
     act.DeleteTargetGroup, _delete_tg,
     lambda state, a, applied: replace(state, target_groups=tuple(

@@ -4,6 +4,7 @@ groups with their registered targets, and the tags of all of them (ELBv2 reads o
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -47,9 +48,18 @@ class NetworkLoadBalancerReader:
     async def _with_targets(
         self, groups: list[dict[str, Any]], tags: dict[str, tuple[tuple[str, str], ...]]
     ) -> tuple[ObservedTargetGroup, ...]:
-        targets = await asyncio.gather(*(self._targets(g["TargetGroupArn"]) for g in groups))
-        return tuple(target_group_of(g, tags.get(g["TargetGroupArn"], ()), t)
-                     for g, t in zip(groups, targets, strict=True))
+        arns = [g["TargetGroupArn"] for g in groups]
+        targets = await asyncio.gather(*(self._targets(arn) for arn in arns))
+        attributes = await asyncio.gather(*(self._attributes(arn) for arn in arns))
+        return tuple(replace(target_group_of(g, tags.get(g["TargetGroupArn"], ()), t),
+                             attributes=a)
+                     for g, t, a in zip(groups, targets, attributes, strict=True))
+
+    async def _attributes(self, arn: str) -> tuple[tuple[str, str], ...]:
+        raw = await self._run(ELBV2, "DescribeTargetGroupAttributes", lambda: self._elbv2
+                              .describe_target_group_attributes(TargetGroupArn=arn)
+                              ["Attributes"])
+        return tuple(sorted((a["Key"], str(a.get("Value", "")).lower()) for a in raw))
 
     async def _targets(self, arn: str) -> frozenset[str]:
         health = await self._run(ELBV2, "DescribeTargetHealth", lambda: self._elbv2

@@ -47,13 +47,6 @@ CLASSIC_UNSUPPORTED = {
     "nlb-target-type": "applies to Network Load Balancers only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
-# Known annotations k8s-aws does not act on yet for a Network LB. Ignoring these would change
-# traffic (plaintext instead of TLS, other addresses, no proxy header): refused by name, so
-# the Service gets a Warning and no AWS change.
-NLB_REFUSED = {
-    "proxy-protocol": "proxy protocol v2 on NLB target groups is not supported by k8s-aws yet",
-    "target-group-attributes": "target group attributes are not supported by k8s-aws yet",
-}
 # Known but not acted on for a Network LB: each one present gets a Warning naming it.
 NLB_UNSUPPORTED = {
     "access-log-enabled": "NLB access logs are not supported by k8s-aws yet",
@@ -75,6 +68,16 @@ NLB_UNSUPPORTED = {
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
 NLB_HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
+# target-group-attributes keys and how each value is checked ("bool" or (low, high)).
+TARGET_GROUP_ATTRIBUTES: dict[str, str | tuple[int, int]] = {
+    "preserve_client_ip.enabled": "bool",
+    "proxy_protocol_v2.enabled": "bool",
+    "deregistration_delay.timeout_seconds": (0, 3600),
+    "deregistration_delay.connection_termination.enabled": "bool",
+    "stickiness.enabled": "bool",
+    "connection_termination.enabled": "bool",
+}
+PROXY_PROTOCOL_V2 = "proxy_protocol_v2.enabled"
 NLB_BACKEND_PROTOCOLS = ("ssl", "tcp")
 ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
 # An ACM certificate or an IAM server certificate: what a TLS listener accepts.
@@ -153,6 +156,7 @@ class LoadBalancerSettings:
     target_node_labels: tuple[tuple[str, str], ...] = ()
     subnets: tuple[str, ...] = ()
     alpn_policy: str | None = None  # NLB TLS listeners
+    target_group_attributes: tuple[tuple[str, str], ...] = ()  # NLB, proxy-protocol included
     eip_allocations: tuple[str, ...] = ()  # NLB, internet-facing: one per subnet
     private_ipv4_addresses: tuple[str, ...] = ()  # NLB, internal: one per subnet
     # Present annotations this LB type does not act on: (annotation, why/what instead).
@@ -223,8 +227,6 @@ def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tupl
             r.problem(suffix, "unknown annotation; see the aws-load-balancer-* annotations")
     lb_type = classify(annotations)
     if lb_type == NLB:
-        for suffix in sorted(NLB_REFUSED.keys() & r.values.keys()):
-            r.problem(suffix, NLB_REFUSED[suffix])
         return lb_type, tuple(
             (PREFIX + suffix, NLB_UNSUPPORTED[suffix])
             for suffix in sorted(NLB_UNSUPPORTED.keys() & r.values.keys())
@@ -301,6 +303,30 @@ def _nlb_tls(r: _Reader) -> None:
                   f"Balancer; allowed: {', '.join(NLB_BACKEND_PROTOCOLS)}")
 
 
+def _target_group_attributes(r: _Reader, proxy: bool) -> tuple[tuple[str, str], ...]:
+    """`k=v` pairs of known keys with checked values; `proxy-protocol: *` is proxy protocol v2
+    on every target group (and must not contradict an explicit proxy_protocol_v2.enabled)."""
+    found: dict[str, str] = {}
+    for key, value in r.pairs("target-group-attributes"):
+        rule = TARGET_GROUP_ATTRIBUTES.get(key)
+        if rule is None:
+            r.problem("target-group-attributes", f"unknown attribute {key!r}; allowed: "
+                      f"{', '.join(TARGET_GROUP_ATTRIBUTES)}")
+        elif rule == "bool" and value.lower() not in BOOL_VALUES:
+            r.problem("target-group-attributes", f"{key}: invalid value {value!r}; allowed: "
+                      "true, false")
+        elif isinstance(rule, tuple) and not (value.isdigit() and rule[0] <= int(value) <= rule[1]):
+            r.problem("target-group-attributes", f"{key}: invalid value {value!r}; allowed: an "
+                      f"integer {rule[0]}-{rule[1]}")
+        else:
+            found[key] = value.lower()
+    if proxy:
+        if found.get(PROXY_PROTOCOL_V2) == "false":
+            r.problem("proxy-protocol", f"contradicts target-group-attributes {PROXY_PROTOCOL_V2}")
+        found[PROXY_PROTOCOL_V2] = "true"
+    return tuple(sorted(found.items()))
+
+
 def _static_addresses(r: _Reader, internal: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(eip-allocations, private-ipv4-addresses): ids and IPv4s, each for its scheme only.
     Their count and subnets are checked against the chosen subnets by the planner."""
@@ -371,6 +397,8 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),
         alpn_policy=r.choice("alpn-policy", ALPN_POLICIES) if lb_type == NLB else None,
+        target_group_attributes=(_target_group_attributes(r, proxy == "*") if lb_type == NLB
+                                 else ()),
         eip_allocations=eips,
         private_ipv4_addresses=addresses,
         unsupported=unsupported,

@@ -167,7 +167,8 @@ def build_network_lb(
         check_protocol = "UDP" if protocol == "UDP" else "TCP"
         groups.append(TargetGroupSpec(
             tg, backend, node_port,
-            _health_check(service, check_protocol, settings.health_check), tag_tuple))
+            _health_check(service, check_protocol, settings.health_check), tag_tuple,
+            settings.target_group_attributes))
         listeners.append(listener)
     frontend = None
     if not settings.security_groups:

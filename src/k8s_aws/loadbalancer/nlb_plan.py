@@ -19,6 +19,7 @@ from k8s_aws.model.nlb_actions import (
     DeleteNlbListener,
     DeleteTargetGroup,
     DeregisterTargets,
+    ModifyTargetGroupAttributes,
     ModifyTargetGroupHealthCheck,
     RegisterTargets,
     target_group_ref,
@@ -53,10 +54,16 @@ def _target_group_actions(
             actions.append(CreateTargetGroup(spec.name, spec.protocol, spec.port,
                                              spec.health_check, spec.tags))
             arns[spec.name] = target_group_ref(spec.name)
+            if spec.attributes:
+                actions.append(ModifyTargetGroupAttributes(arns[spec.name], spec.name,
+                                                           spec.attributes))
             continue
         arns[spec.name] = found.arn
         if found.health_check != spec.health_check:
             actions.append(ModifyTargetGroupHealthCheck(found.arn, spec.name, spec.health_check))
+        have_attributes = dict(found.attributes)
+        if any(have_attributes.get(k) != v for k, v in spec.attributes):
+            actions.append(ModifyTargetGroupAttributes(found.arn, spec.name, spec.attributes))
     return actions, arns
 
 

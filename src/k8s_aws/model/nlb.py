@@ -36,6 +36,7 @@ class TargetGroupSpec:
     port: int  # the NodePort
     health_check: TargetHealthCheck
     tags: tuple[tuple[str, str], ...]
+    attributes: tuple[tuple[str, str], ...] = ()  # only those the Service sets
 
 
 @dataclass(frozen=True, order=True)
@@ -74,6 +75,7 @@ class ObservedTargetGroup:
     health_check: TargetHealthCheck
     tags: tuple[tuple[str, str], ...]
     targets: frozenset[str]
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, order=True)

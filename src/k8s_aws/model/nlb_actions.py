@@ -35,6 +35,13 @@ class ModifyTargetGroupHealthCheck(Action):
 
 
 @dataclass(frozen=True)
+class ModifyTargetGroupAttributes(Action):
+    target_group: str  # ARN or $tg:<name>
+    name: str
+    attributes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class CreateNetworkLoadBalancer(Action):
     name: str
     internal: bool
