@@ -225,7 +225,8 @@ def test_ssl_cert_makes_a_tls_listener_and_target_group_attributes_are_set(
     svc = nlb_service(sandbox, "tls", [{"name": "web", "port": 80},
                                        {"name": "https", "port": 443}],
                       {"ssl-cert": cert, "ssl-ports": "https", "proxy-protocol": "*",
-                       "target-group-attributes": "deregistration_delay.timeout_seconds=30"})
+                       "target-group-attributes": "deregistration_delay.timeout_seconds=30",
+                       "cross-zone-load-balancing-enabled": "true"})
     wait_until(lambda: hostname(sandbox, "tls"), timeout=90, what="a hostname")
     lb = describe_nlb(elbv2, lb_name(svc))
     assert lb is not None
@@ -241,6 +242,9 @@ def test_ssl_cert_makes_a_tls_listener_and_target_group_attributes_are_set(
             TargetGroupArn=group["TargetGroupArn"])["Attributes"]}
         assert attributes["proxy_protocol_v2.enabled"] == "true"
         assert attributes["deregistration_delay.timeout_seconds"] == "30"
+    lb_attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(
+        LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]}
+    assert lb_attributes["load_balancing.cross_zone.enabled"] == "true"
     kubectl(sandbox, "delete", "service", "tls")
     assert describe_nlb(elbv2, lb_name(svc)) is None
 

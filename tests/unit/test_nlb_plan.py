@@ -23,6 +23,7 @@ from k8s_aws.loadbalancer.service_plan import PlanRequest, ServicePlan, plan_ser
 from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.model.loadbalancer import IngressRule, Observed, ObservedLoadBalancer
 from k8s_aws.model.nlb import (
+    DEFAULT_NLB_ATTRIBUTES,
     KUBE_PROXY_HEALTH_PORT,
     DesiredNetworkLB,
     ObservedNetworkLB,
@@ -331,3 +332,25 @@ def test_target_group_attributes_and_proxy_protocol_are_set_and_drift_repaired()
         replace(after.target_groups[0], attributes=(("proxy_protocol_v2.enabled", "false"),)),
         *after.target_groups[1:]))
     assert [a.op for a in plan(svc, drifted).plan.actions] == ["ModifyTargetGroupAttributes"]
+
+
+def test_cross_zone_and_access_logs_are_set_after_creation_and_drift_repaired() -> None:
+    svc = nlb({"cross-zone-load-balancing-enabled": "true", "access-log-enabled": "true",
+               "access-log-s3-bucket-name": "logs", "access-log-s3-bucket-prefix": "nlb"})
+    planned = plan(svc)
+    ops = [a.op for a in planned.plan.actions]
+    assert ops.index("ModifyNetworkLoadBalancerAttributes") > ops.index(
+        "CreateNetworkLoadBalancer")
+    assert dict(desired(planned).attributes) == {
+        "access_logs.s3.bucket": "logs", "access_logs.s3.enabled": "true",
+        "access_logs.s3.prefix": "nlb", "load_balancing.cross_zone.enabled": "true"}
+    after = applied(svc)
+    assert plan(svc, after).plan.actions == ()
+    assert after.network_lb is not None
+    drifted = replace(after, network_lb=replace(after.network_lb, attributes=DEFAULT_NLB_ATTRIBUTES))
+    assert [a.op for a in plan(svc, drifted).plan.actions] == [
+        "ModifyNetworkLoadBalancerAttributes"]
+
+
+def test_default_attributes_cost_no_call() -> None:
+    assert "ModifyNetworkLoadBalancerAttributes" not in [a.op for a in plan(nlb()).plan.actions]

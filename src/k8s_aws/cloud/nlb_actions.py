@@ -154,6 +154,25 @@ async def _delete_nlb(ctx: Context, a: act.DeleteNetworkLoadBalancer) -> None:
                       lambda: ctx.elbv2.delete_load_balancer(LoadBalancerArn=a.load_balancer))
 
 
+async def _modify_nlb_attributes(
+    ctx: Context, a: act.ModifyNetworkLoadBalancerAttributes
+) -> None:
+    await ctx.run(ELBV2, "ModifyLoadBalancerAttributes",
+                  lambda: ctx.elbv2.modify_load_balancer_attributes(
+                      LoadBalancerArn=ctx.applied.ref(a.load_balancer),
+                      Attributes=[{"Key": k, "Value": v} for k, v in a.attributes]))
+
+
+def _nlb_attributes_set(
+    state: Observed, a: act.ModifyNetworkLoadBalancerAttributes, applied: Applied
+) -> Observed:
+    lb = state.network_lb
+    return state if lb is None else replace(state, network_lb=replace(
+        lb, attributes=a.attributes))
+
+
+register(ActionKind(act.ModifyNetworkLoadBalancerAttributes, _modify_nlb_attributes,
+                    _nlb_attributes_set, ((ELBV2, "ModifyLoadBalancerAttributes"),)))
 register(ActionKind(act.CreateNetworkLoadBalancer, _create_nlb, _created_nlb,
                     ((ELBV2, "CreateLoadBalancer"),)))
 register(ActionKind(

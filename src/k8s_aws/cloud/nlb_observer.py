@@ -12,7 +12,12 @@ from k8s_aws.cloud.errors import NotFound
 from k8s_aws.cloud.nlb_wire import listener_of, load_balancer_of, tags_of, target_group_of
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.loadbalancer import SERVICE_NAME_TAG
-from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup, target_group_name
+from k8s_aws.model.nlb import (
+    DEFAULT_NLB_ATTRIBUTES,
+    ObservedNetworkLB,
+    ObservedTargetGroup,
+    target_group_name,
+)
 
 ELBV2 = "elbv2"
 TAG_BATCH = 20  # DescribeTags takes at most 20 ARNs
@@ -41,8 +46,9 @@ class NetworkLoadBalancerReader:
         groups = await self._run(ELBV2, "DescribeTargetGroups", lambda: self._elbv2
                                  .describe_target_groups(LoadBalancerArn=arn)["TargetGroups"])
         tags = await self.tags([arn, *(g["TargetGroupArn"] for g in groups)])
-        lb = load_balancer_of(found[0], tags.get(arn, ()),
-                              tuple(listener_of(x) for x in listeners))
+        lb = replace(load_balancer_of(found[0], tags.get(arn, ()),
+                                      tuple(listener_of(x) for x in listeners)),
+                     attributes=await self._lb_attributes(arn))
         return lb, await self._with_targets(groups, tags)
 
     async def _with_targets(
@@ -54,6 +60,16 @@ class NetworkLoadBalancerReader:
         return tuple(replace(target_group_of(g, tags.get(g["TargetGroupArn"], ()), t),
                              attributes=a)
                      for g, t, a in zip(groups, targets, attributes, strict=True))
+
+    async def _lb_attributes(self, arn: str) -> tuple[tuple[str, str], ...]:
+        """The attributes k8s-aws manages (DEFAULT_NLB_ATTRIBUTES' keys), as AWS has them."""
+        raw = await self._run(ELBV2, "DescribeLoadBalancerAttributes", lambda: self._elbv2
+                              .describe_load_balancer_attributes(LoadBalancerArn=arn)
+                              ["Attributes"])
+        values = {**dict(DEFAULT_NLB_ATTRIBUTES),
+                  **{a["Key"]: str(a.get("Value", "")).lower() if a["Key"].endswith("enabled")
+                     else str(a.get("Value", "")) for a in raw}}
+        return tuple(sorted((k, values[k]) for k, _ in DEFAULT_NLB_ATTRIBUTES))
 
     async def _attributes(self, arn: str) -> tuple[tuple[str, str], ...]:
         raw = await self._run(ELBV2, "DescribeTargetGroupAttributes", lambda: self._elbv2

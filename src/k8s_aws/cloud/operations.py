@@ -119,6 +119,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _read("elbv2", "DescribeTags", "lb"),
     _read("elbv2", "DescribeTargetGroupAttributes", "lb"),
     _owned("elbv2", "ModifyTargetGroupAttributes", "lb"),
+    _read("elbv2", "DescribeLoadBalancerAttributes", "lb"),
+    _owned("elbv2", "ModifyLoadBalancerAttributes", "lb"),
     _create("elbv2", "CreateLoadBalancer", "lb"),
     _create("elbv2", "CreateTargetGroup", "lb"),
     # A listener is created on our (tagged) load balancer and gets the same tags.

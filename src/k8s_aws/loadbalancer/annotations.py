@@ -49,12 +49,7 @@ CLASSIC_UNSUPPORTED = {
 }
 # Known but not acted on for a Network LB: each one present gets a Warning naming it.
 NLB_UNSUPPORTED = {
-    "access-log-enabled": "NLB access logs are not supported by k8s-aws yet",
     "access-log-emit-interval": "a Network Load Balancer has no access log interval",
-    "access-log-s3-bucket-name": "NLB access logs are not supported by k8s-aws yet",
-    "access-log-s3-bucket-prefix": "NLB access logs are not supported by k8s-aws yet",
-    "cross-zone-load-balancing-enabled": "NLB cross-zone load balancing is not supported by "
-                                         "k8s-aws yet (AWS default: off)",
     "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by "
                                    "deregistration_delay",
     "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by "

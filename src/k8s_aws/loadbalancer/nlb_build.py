@@ -187,4 +187,15 @@ def build_network_lb(
         instances=frozenset(b.instance_id for b in backends),
         node_groups=frozenset(b.node_group for b in backends if b.node_group),
         subnet_mappings=mappings,
+        attributes=_attributes(settings),
     )
+
+
+def _attributes(s: LoadBalancerSettings) -> tuple[tuple[str, str], ...]:
+    logs = s.access_logs
+    return tuple(sorted({
+        "access_logs.s3.enabled": str(logs.enabled).lower(),
+        "access_logs.s3.bucket": logs.bucket if logs.enabled else "",
+        "access_logs.s3.prefix": logs.prefix if logs.enabled else "",
+        "load_balancing.cross_zone.enabled": str(s.cross_zone).lower(),
+    }.items()))

@@ -10,7 +10,12 @@ from __future__ import annotations
 from k8s_aws.loadbalancer.plan import backend_actions, frontend_actions
 from k8s_aws.model.lb_actions import Action, Plan
 from k8s_aws.model.loadbalancer import Observed, ours
-from k8s_aws.model.nlb import DesiredNetworkLB, ObservedNetworkLB, ObservedTargetGroup
+from k8s_aws.model.nlb import (
+    DEFAULT_NLB_ATTRIBUTES,
+    DesiredNetworkLB,
+    ObservedNetworkLB,
+    ObservedTargetGroup,
+)
 from k8s_aws.model.nlb_actions import (
     NLB_REF,
     CreateNetworkLoadBalancer,
@@ -19,6 +24,7 @@ from k8s_aws.model.nlb_actions import (
     DeleteNlbListener,
     DeleteTargetGroup,
     DeregisterTargets,
+    ModifyNetworkLoadBalancerAttributes,
     ModifyTargetGroupAttributes,
     ModifyTargetGroupHealthCheck,
     RegisterTargets,
@@ -124,6 +130,9 @@ def plan_nlb_ensure(desired: DesiredNetworkLB, observed: Observed, cluster: str)
                                                  desired.subnet_mappings))
     else:
         warnings += _unchangeable(desired, lb, groups)
+    if (lb.attributes if lb else DEFAULT_NLB_ATTRIBUTES) != desired.attributes:
+        actions.append(ModifyNetworkLoadBalancerAttributes(
+            lb.arn if lb else NLB_REF, desired.name, desired.attributes))
     stale, missing = _listener_actions(desired, lb, lb.arn if lb else NLB_REF, arns)
     actions += stale + missing
     wanted = {spec.name for spec in desired.target_groups}

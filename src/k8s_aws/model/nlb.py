@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9-]")
 KUBE_PROXY_HEALTH_PORT = 10256  # kube-proxy's /healthz: answers on every node
+# The load balancer attributes k8s-aws manages, with AWS's defaults (what a new NLB has).
+DEFAULT_NLB_ATTRIBUTES = (
+    ("access_logs.s3.bucket", ""), ("access_logs.s3.enabled", "false"),
+    ("access_logs.s3.prefix", ""), ("load_balancing.cross_zone.enabled", "false"),
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -64,6 +69,7 @@ class DesiredNetworkLB:
     node_groups: frozenset[str] = frozenset()
     # (subnet, Elastic IP allocation, private IPv4): static addresses, set at creation only.
     subnet_mappings: tuple[tuple[str, str, str], ...] = ()
+    attributes: tuple[tuple[str, str], ...] = DEFAULT_NLB_ATTRIBUTES
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class ObservedNetworkLB:
     security_groups: tuple[str, ...]
     tags: tuple[tuple[str, str], ...]
     listeners: tuple[ObservedNlbListener, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = DEFAULT_NLB_ATTRIBUTES
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)

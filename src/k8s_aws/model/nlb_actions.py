@@ -42,6 +42,13 @@ class ModifyTargetGroupAttributes(Action):
 
 
 @dataclass(frozen=True)
+class ModifyNetworkLoadBalancerAttributes(Action):
+    load_balancer: str  # ARN or $nlb
+    name: str
+    attributes: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class CreateNetworkLoadBalancer(Action):
     name: str
     internal: bool
