@@ -72,6 +72,19 @@ def test_an_nlb_made_without_security_groups_takes_none_later(
     elbv2.set_security_groups(LoadBalancerArn=made["LoadBalancerArn"], SecurityGroups=[group])
 
 
+def test_a_deleted_listener_detaches_its_target_group(elbv2: Any, world: World) -> None:
+    lb = create_nlb(elbv2, world, "detach")["LoadBalancerArn"]
+    group = create_group(elbv2, world)
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb, Protocol="TCP", Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])["Listeners"][0]
+    attached = elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"][0]
+    assert attached["LoadBalancerArns"] == [lb]
+    elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+    detached = elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"][0]
+    assert detached["LoadBalancerArns"] == []
+
+
 def create_group(elbv2: Any, world: World, port: int = 30080) -> str:
     return str(elbv2.create_target_group(
         Name="k8s-default-web-0123456789", Protocol="TCP", Port=port, VpcId=world.vpc,

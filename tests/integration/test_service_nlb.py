@@ -163,8 +163,12 @@ def test_plan_shows_nlb_actions_and_changes_nothing(
     since = max((c.seq for c in control.calls()), default=0)
     assert [a["op"] for a in plan_now()["actions"]] == ["CreateNlbListener"]
     assert [c.action for c in control.calls() if c.seq > since and c.mutating] == []
-    # The controller repairs it once it looks afresh (a Service update forgets the cache).
-    kubectl(sandbox, "annotate", "service", "edge", "--overwrite", f"touched={time.time_ns()}")
+    # The drift sweep (two whole-fleet describes for NLBs) sees the target group no longer
+    # attached, and the controller repairs it.
+    sweep_drift_now(sandbox)
+    wait_until(lambda: any(x["Port"] == 80 for x in elbv2.describe_listeners(
+        LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]), timeout=60,
+        what="the listener restored by the drift sweep")
 
 
 def test_three_nlbs_keep_one_rule_per_node_group_and_unchanged_ones_cost_nothing(

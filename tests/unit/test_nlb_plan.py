@@ -17,6 +17,7 @@ from k8s_aws.cloud.lb_registry import Applied
 from k8s_aws.cloud.nlb_wire import listener_of
 from k8s_aws.loadbalancer.annotations import NLB_UNSUPPORTED, PREFIX
 from k8s_aws.loadbalancer.backends import BackendNode
+from k8s_aws.loadbalancer.drift import network_lb_drifted
 from k8s_aws.loadbalancer.nlb_build import TCP_CHECK
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
 from k8s_aws.loadbalancer.service_plan import PlanRequest, ServicePlan, plan_service
@@ -354,3 +355,14 @@ def test_cross_zone_and_access_logs_are_set_after_creation_and_drift_repaired() 
 
 def test_default_attributes_cost_no_call() -> None:
     assert "ModifyNetworkLoadBalancerAttributes" not in [a.op for a in plan(nlb()).plan.actions]
+
+
+def test_the_fleet_summary_shows_a_detached_target_group_or_a_missing_nlb() -> None:
+    after = applied(nlb())
+    lb = after.network_lb
+    assert lb is not None
+    groups = after.target_groups
+    assert not network_lb_drifted(lb, groups, (lb, groups))
+    assert network_lb_drifted(lb, groups, (lb, groups[1:]))  # a listener was removed
+    assert network_lb_drifted(lb, groups, None)
+    assert network_lb_drifted(lb, groups, (replace(lb, security_groups=()), groups))

@@ -31,6 +31,7 @@ from k8s_aws.model.loadbalancer import (
     frontend_group_name,
     ours,
 )
+from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
 CLASSIC, NLB, EVERY = "classic", "nlb", "every"  # which families `observe` reads
 
@@ -84,7 +85,7 @@ class LoadBalancerObserver:
             lb = await self._observe_lb(name)
         if self._nlb is None or (family == CLASSIC and not (previous and lb is None)):
             return replace(snapshot, load_balancer=lb)
-        nlb, groups = await self._nlb.observe(name)
+        nlb, groups = await self._nlb.observe(name, service if family == NLB else None)
         if family == EVERY:
             groups = await self._nlb.service_target_groups(*service)
         elif family == NLB and previous and nlb is None:
@@ -193,6 +194,12 @@ class LoadBalancerObserver:
             for entry in described["TagDescriptions"]:
                 tags[entry["LoadBalancerName"]] = tags_of(entry.get("Tags", []))
         return {n: summary(d, tags.get(n, ())) for n, d in found.items()}
+
+    async def nlb_fleet(
+        self, names: set[str]
+    ) -> dict[str, tuple[ObservedNetworkLB, tuple[ObservedTargetGroup, ...]]]:
+        """The Network LB family's whole-fleet summaries (none without an NLB reader)."""
+        return await self._nlb.fleet(names) if self._nlb and names else {}
 
     async def fleet_groups(self) -> dict[str, ObservedGroup]:
         """Every frontend group of this cluster's load balancers, in one filtered call."""

@@ -30,9 +30,12 @@ class NetworkLoadBalancerReader:
         self._run = run
         self._cluster = cluster
 
-    async def observe(self, name: str) -> tuple[ObservedNetworkLB | None,
-                                                tuple[ObservedTargetGroup, ...]]:
-        """The NLB called `name` and the target groups its listeners use."""
+    async def observe(
+        self, name: str, service: tuple[str, str] | None = None
+    ) -> tuple[ObservedNetworkLB | None, tuple[ObservedTargetGroup, ...]]:
+        """The NLB called `name` and the target groups its listeners use; with `service`
+        (namespace, name) also the Service's target groups no listener uses (left by a
+        listener deleted behind our back, or a crash), so they are reused, not re-created."""
         try:
             found = await self._run(ELBV2, "DescribeLoadBalancers", lambda: self._elbv2
                                     .describe_load_balancers(Names=[name])["LoadBalancers"])
@@ -45,7 +48,13 @@ class NetworkLoadBalancerReader:
                                     .describe_listeners(LoadBalancerArn=arn)["Listeners"])
         groups = await self._run(ELBV2, "DescribeTargetGroups", lambda: self._elbv2
                                  .describe_target_groups(LoadBalancerArn=arn)["TargetGroups"])
-        tags = await self.tags([arn, *(g["TargetGroupArn"] for g in groups)])
+        attached = {g["TargetGroupArn"] for g in groups}
+        extra = ([g for g in await self._named_like(*service)
+                  if g["TargetGroupArn"] not in attached] if service is not None else [])
+        tags = await self.tags([arn, *(g["TargetGroupArn"] for g in groups + extra)])
+        key = f"{service[0]}/{service[1]}" if service is not None else ""
+        groups += [g for g in extra
+                   if dict(tags.get(g["TargetGroupArn"], ())).get(SERVICE_NAME_TAG) == key]
         lb = replace(load_balancer_of(found[0], tags.get(arn, ()),
                                       tuple(listener_of(x) for x in listeners)),
                      attributes=await self._lb_attributes(arn))
@@ -103,14 +112,17 @@ class NetworkLoadBalancerReader:
         """Every target group tagged as this Service's, attached or not (a crash between
         CreateTargetGroup and CreateListener leaves one behind): found by the name prefix
         the Service gives them, then by tag. Read for deletions only."""
-        prefix = target_group_name(self._cluster, namespace, name, 0, 0, "")[:-10]
-        groups = [g for g in await self._all_target_groups()
-                  if g["TargetGroupName"].startswith(prefix)]
+        groups = await self._named_like(namespace, name)
         tags = await self.tags([g["TargetGroupArn"] for g in groups])
         key = f"{namespace}/{name}"
         mine = [g for g in groups if dict(tags.get(g["TargetGroupArn"], ())).get(
             SERVICE_NAME_TAG) == key]
         return tuple(target_group_of(g, tags[g["TargetGroupArn"]], frozenset()) for g in mine)
+
+    async def _named_like(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        prefix = target_group_name(self._cluster, namespace, name, 0, 0, "")[:-10]
+        return [g for g in await self._all_target_groups()
+                if g["TargetGroupName"].startswith(prefix)]
 
     async def _all_target_groups(self) -> list[dict[str, Any]]:
         return await self._run(ELBV2, "DescribeTargetGroups", lambda: [
@@ -118,11 +130,30 @@ class NetworkLoadBalancerReader:
                 PaginationConfig={"PageSize": 400}) for g in page["TargetGroups"]
         ])
 
-    async def users_of(self, group: str, own: str) -> set[str]:
-        """NLBs other than `own` that use security group `group` (whole fleet, paged)."""
-        lbs = await self._run(ELBV2, "DescribeLoadBalancers", lambda: [
+    async def _all_load_balancers(self) -> list[dict[str, Any]]:
+        return await self._run(ELBV2, "DescribeLoadBalancers", lambda: [
             lb for page in self._elbv2.get_paginator("describe_load_balancers").paginate(
                 PaginationConfig={"PageSize": 400}) for lb in page["LoadBalancers"]
         ])
-        return {lb["LoadBalancerName"] for lb in lbs
+
+    async def users_of(self, group: str, own: str) -> set[str]:
+        """NLBs other than `own` that use security group `group` (whole fleet, paged)."""
+        return {lb["LoadBalancerName"] for lb in await self._all_load_balancers()
                 if group in lb.get("SecurityGroups", []) and lb["LoadBalancerName"] != own}
+
+    async def fleet(
+        self, names: set[str]
+    ) -> dict[str, tuple[ObservedNetworkLB, tuple[ObservedTargetGroup, ...]]]:
+        """Summaries of the named NLBs and of the target groups each one's listeners use,
+        from two whole-fleet paged describes (each target group lists its LoadBalancerArns,
+        so a listener removed behind our back shows as a group no longer attached)."""
+        lbs = [lb for lb in await self._all_load_balancers() if lb["LoadBalancerName"] in names]
+        if not lbs:
+            return {}
+        attached: dict[str, list[ObservedTargetGroup]] = {}
+        for group in await self._all_target_groups():
+            for arn in group.get("LoadBalancerArns", []):
+                attached.setdefault(arn, []).append(target_group_of(group, (), frozenset()))
+        return {lb["LoadBalancerName"]: (load_balancer_of(lb, (), ()),
+                                         tuple(attached.get(lb["LoadBalancerArn"], ())))
+                for lb in lbs}
