@@ -50,10 +50,8 @@ CLASSIC_UNSUPPORTED = {
 # Known but not acted on for a Network LB: each one present gets a Warning naming it.
 NLB_UNSUPPORTED = {
     "access-log-emit-interval": "a Network Load Balancer has no access log interval",
-    "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by "
-                                   "deregistration_delay",
-    "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by "
-                                   "deregistration_delay",
+    "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by deregistration_delay",
+    "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by deregistration_delay",
     "connection-idle-timeout": "applies to Classic ELBs only",
     "ip-address-type": "NLBs are created IPv4 only by k8s-aws for now",
     "name": "a Network Load Balancer is named after the Service UID",
@@ -304,15 +302,14 @@ def _target_group_attributes(r: _Reader, proxy: bool) -> tuple[tuple[str, str], 
     found: dict[str, str] = {}
     for key, value in r.pairs("target-group-attributes"):
         rule = TARGET_GROUP_ATTRIBUTES.get(key)
+        bad = f"{key}: invalid value {value!r}; allowed: "
         if rule is None:
             r.problem("target-group-attributes", f"unknown attribute {key!r}; allowed: "
                       f"{', '.join(TARGET_GROUP_ATTRIBUTES)}")
         elif rule == "bool" and value.lower() not in BOOL_VALUES:
-            r.problem("target-group-attributes", f"{key}: invalid value {value!r}; allowed: "
-                      "true, false")
+            r.problem("target-group-attributes", bad + "true, false")
         elif isinstance(rule, tuple) and not (value.isdigit() and rule[0] <= int(value) <= rule[1]):
-            r.problem("target-group-attributes", f"{key}: invalid value {value!r}; allowed: an "
-                      f"integer {rule[0]}-{rule[1]}")
+            r.problem("target-group-attributes", bad + f"an integer {rule[0]}-{rule[1]}")
         else:
             found[key] = value.lower()
     if proxy:
@@ -336,8 +333,7 @@ def _static_addresses(r: _Reader, internal: bool) -> tuple[tuple[str, ...], tupl
         try:
             ipaddress.IPv4Address(address)
         except ValueError:
-            r.problem("private-ipv4-addresses", f"invalid value {address!r}; expected IPv4 "
-                      "addresses, one per subnet")
+            r.problem("private-ipv4-addresses", f"invalid value {address!r}; expected IPv4s")
     if addresses and not internal:
         r.problem("private-ipv4-addresses", "applies to internal load balancers only")
     return eips, addresses
