@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from k8s_aws.host.commands import run
+from k8s_aws.host.commands import HostError, run
 
 SYS_BLOCK = Path("/sys/class/block")
 SYS_DEV_BLOCK = Path("/sys/dev/block")
@@ -90,8 +90,28 @@ async def make_filesystem(argv: list[str]) -> None:
     await run(*argv)
 
 
+class MissingCapability(HostError):
+    """The kernel refused for want of a capability (the plugin's container is not
+    privileged enough); the message says which."""
+
+
 async def grow_filesystem(fs_type: str, device: str, mount_point: str) -> None:
+    """Grow a mounted filesystem to its device (online)."""
     if fs_type == "xfs":
         await run("xfs_growfs", "-d", mount_point)
-    else:
+        return
+    try:
         await run("resize2fs", device)
+    except HostError as exc:
+        if "Permission denied" not in exc.output:
+            raise
+        raise MissingCapability(exc.argv, exc.code, exc.output + (
+            " -- growing a mounted ext filesystem needs CAP_SYS_RESOURCE: run the node "
+            "plugin privileged")) from None
+
+
+async def grow_unmounted(device: str) -> None:
+    """Grow an ext filesystem that is not mounted (at stage, before the mount): resize2fs
+    wants a freshly checked filesystem, and `e2fsck -p` fixes only what is safe."""
+    await run("e2fsck", "-f", "-p", device, ok=(0, 1))
+    await run("resize2fs", device)

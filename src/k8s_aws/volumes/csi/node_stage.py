@@ -52,9 +52,12 @@ async def stage(settings: DriverSettings, request: csi_pb2.NodeStageVolumeReques
     if action.format:
         log.info("formatting %s (%s) as %s", volume_id, device, fs_type)
         await blockdev.make_filesystem(filesystems.mkfs_command(fs_type, device, options))
+    elif fs_type != "xfs":
+        await _grow(volume_id, fs_type, device, "")  # ext grows best before its mount
     await mounts.mount(device, staging, fs_type,
                        filesystems.mount_options(fs_type, list(cap.mount.mount_flags)))
-    await _grow(volume_id, fs_type, device, staging)
+    if fs_type == "xfs":
+        await _grow(volume_id, fs_type, device, staging)  # xfs grows only mounted
     log.info("staged %s (%s, %s) at %s", volume_id, device, fs_type, staging)
     return csi_pb2.NodeStageVolumeResponse()
 
@@ -62,9 +65,13 @@ async def stage(settings: DriverSettings, request: csi_pb2.NodeStageVolumeReques
 async def _grow(volume_id: str, fs_type: str, device: str, mount_point: str) -> None:
     """A filesystem smaller than its device (restored from a smaller snapshot) is grown."""
     size = await blockdev.filesystem_bytes(fs_type, device, mount_point)
-    if filesystems.needs_growth(size, blockdev.size_bytes(device)):
-        log.info("growing %s on %s (%s) to its device", fs_type, volume_id, device)
+    if not filesystems.needs_growth(size, blockdev.size_bytes(device)):
+        return
+    log.info("growing %s on %s (%s) to its device", fs_type, volume_id, device)
+    if mount_point:
         await blockdev.grow_filesystem(fs_type, device, mount_point)
+    else:
+        await blockdev.grow_unmounted(device)
 
 
 async def unstage(settings: DriverSettings, request: csi_pb2.NodeUnstageVolumeRequest

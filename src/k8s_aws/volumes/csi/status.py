@@ -11,6 +11,7 @@ import grpc
 
 from k8s_aws.cloud import errors as cloud
 from k8s_aws.host import resolver
+from k8s_aws.host.blockdev import MissingCapability
 from k8s_aws.host.commands import HostError
 from k8s_aws.support.deadline import DeadlineExceeded
 from k8s_aws.support.inflight import Busy
@@ -45,6 +46,7 @@ _BY_TYPE: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (resolver.NotAttached, grpc.StatusCode.NOT_FOUND),
     (resolver.WrongDevice, grpc.StatusCode.FAILED_PRECONDITION),
+    (MissingCapability, grpc.StatusCode.FAILED_PRECONDITION),
     (HostError, grpc.StatusCode.INTERNAL),
     (cloud.NotFound, grpc.StatusCode.NOT_FOUND),
     (cloud.Throttled, grpc.StatusCode.UNAVAILABLE),
