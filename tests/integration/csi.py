@@ -114,15 +114,20 @@ def start_driver(sandbox: SandboxState, directory: Path, *extra: str) -> Driver:
     return driver
 
 
-def stop_driver(driver: Driver) -> None:
-    driver.channel.close()
-    if driver.process.poll() is None:
-        driver.process.terminate()
+def stop_process(process: subprocess.Popen[bytes], channel: grpc.Channel) -> None:
+    """SIGTERM (the driver's clean stop), SIGKILL if it does not go within 15 s."""
+    channel.close()
+    if process.poll() is None:
+        process.terminate()
         try:
-            driver.process.wait(timeout=15)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            driver.process.kill()
-            driver.process.wait(timeout=15)
+            process.kill()
+            process.wait(timeout=15)
+
+
+def stop_driver(driver: Driver) -> None:
+    stop_process(driver.process, driver.channel)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
 
 from .conftest import CLI, IAM_ENFORCEMENT_ENV
+from .csi import stop_process
 
 GIB = 1024**3
 NODE_ID = "i-0123456789abcdef0"
@@ -116,14 +117,7 @@ def start_node_driver(directory: Path, devices: LoopDevices, *extra: str,
 
 
 def stop_node_driver(driver: NodeDriver) -> None:
-    driver.channel.close()
-    if driver.process.poll() is None:
-        driver.process.terminate()
-        try:
-            driver.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            driver.process.kill()
-            driver.process.wait(timeout=15)
+    stop_process(driver.process, driver.channel)
 
 
 @contextmanager
