@@ -93,6 +93,24 @@ def test_an_xfs_device_staged_as_ext4_is_refused_untouched(
     assert not os.path.ismount(tmp_path / "stage")
 
 
+def test_xfs_clones_sharing_a_uuid_both_stage(
+        driver: NodeDriver, devices: LoopDevices, tmp_path: Path) -> None:
+    original = devices.attach(VOL_A, "/dev/xvdaa", 1)
+    driver.stage(VOL_A, tmp_path / "a", mount_capability("xfs"))
+    driver.unstage(VOL_A, tmp_path / "a")
+    devices.detach(VOL_A)
+    # A volume restored from a snapshot of A: the same bytes, so the same xfs UUID.
+    os.system(f"cp --sparse=always {devices.backing(VOL_A)} {devices.backing(VOL_B)}")
+    original = devices.attach(VOL_A, "/dev/xvdaa", 1)
+    clone = devices.attach(VOL_B, "/dev/xvdab", 1)
+    assert blkid(original)["UUID"] == blkid(clone)["UUID"]
+    driver.stage(VOL_A, tmp_path / "a", mount_capability("xfs"))
+    driver.stage(VOL_B, tmp_path / "b", mount_capability("xfs"))  # nouuid makes it mount
+    assert os.path.ismount(tmp_path / "a") and os.path.ismount(tmp_path / "b")
+    driver.unstage(VOL_B, tmp_path / "b")
+    driver.unstage(VOL_A, tmp_path / "a")
+
+
 def test_a_stale_link_to_another_volumes_device_is_refused(
         driver: NodeDriver, devices: LoopDevices, tmp_path: Path) -> None:
     devices.attach(VOL_A, "/dev/xvdaa", 1)
