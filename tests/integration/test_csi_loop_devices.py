@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from k8s_aws.host import blockdev
+from k8s_aws.sandbox.control import down
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.loopdevices import DEVICES_DIR, LoopDevices, loops_backed_under
 from k8s_aws.sandbox.state import SandboxState
@@ -66,3 +67,17 @@ def test_leftovers_are_released_by_backing_file_in_their_own_directory_only(
     finally:
         mine.release_all()
         theirs.release_all()
+
+
+def test_sandbox_down_releases_the_sandboxes_loop_devices(tmp_path: Path) -> None:
+    sandbox_dir = tmp_path / "sandbox"
+    devices = LoopDevices(sandbox_dir / DEVICES_DIR)
+    try:
+        device = devices.attach(VOLUME, "/dev/xvdaa", 1)
+        assert loops_backed_under(sandbox_dir) == {device: devices.backing(VOLUME)}
+        released = down(sandbox_dir)  # as after a crash: no process left, devices remain
+        assert device in released
+        assert loops_backed_under(sandbox_dir) == {}
+        assert not devices.backing(VOLUME).exists()
+    finally:
+        devices.release_all()
