@@ -13,8 +13,10 @@ from typing import Any
 import grpc
 import pytest
 
+from k8s_aws.cloud.metadata import NodeMetadata
 from k8s_aws.sandbox.loopdevices import LoopDevices
 from k8s_aws.support.deadline import wait_until
+from k8s_aws.volumes.csi.node_identity import held_ebs_disks, max_volumes
 from k8s_aws.volumes.csi.proto import csi_pb2
 
 from .csi_node import (
@@ -340,3 +342,21 @@ def test_imds_unreachable_keeps_the_service_up_and_not_ready(
         assert driver.process.poll() is None
     finally:
         stop_node_driver(driver)
+
+
+def test_attach_limit_counts_the_disks_held_but_not_kubelets_csi_volumes(
+        devices: LoopDevices, tmp_path: Path) -> None:
+    bosh_disk = devices.attach(VOL_A, "/dev/xvdaa", 1)  # e.g. BOSH's persistent disk
+    csi_volume = devices.attach(VOL_B, "/dev/xvdab", 1)
+    os.system(f"mkfs.ext4 -q -F {csi_volume}")
+    staged = tmp_path / "plugins" / "kubernetes.io" / "csi" / "ebs.csi.aws.com" / "x" / "mount"
+    staged.mkdir(parents=True)
+    os.system(f"mount {csi_volume} {staged}")
+    try:
+        assert held_ebs_disks(devices.dirs) == {os.path.basename(bosh_disk)}
+        metadata = NodeMetadata("i-1", "us-east-1", "us-east-1a", "m5.large", interfaces=2)
+        assert max_volumes(metadata, devices.dirs) == 27 - 1 - 1  # one disk, one extra ENI
+        dedicated = NodeMetadata("i-1", "us-east-1", "us-east-1a", "m7i.large", interfaces=2)
+        assert max_volumes(dedicated, devices.dirs) == 32 - 1
+    finally:
+        os.system(f"umount {staged}")

@@ -33,10 +33,15 @@ def held_ebs_disks(dirs: resolver.SearchDirs) -> set[str]:
     """EBS disks the kernel sees, except volumes kubelet has staged through CSI (ours
     already count against the limit the scheduler uses)."""
     disks = resolver.ebs_devices(dirs)
-    ours = {name for name in disks
-            if any(KUBELET_CSI in m.mount_point for m in mounts.mounted_from(
-                mounts.device_numbers(f"/dev/{name}")))}
-    return disks - ours
+    return {name for name in disks if not _staged_by_kubelet(name)}
+
+
+def _staged_by_kubelet(name: str) -> bool:
+    try:
+        numbers = mounts.device_numbers(f"/dev/{name}")
+    except OSError:
+        return False
+    return any(KUBELET_CSI in m.mount_point for m in mounts.mounted_from(numbers))
 
 
 def max_volumes(metadata: NodeMetadata, dirs: resolver.SearchDirs) -> int:
