@@ -2,13 +2,15 @@
 the sandbox's emulator with its fidelity layer on, every Node Service case included: the
 emulator turns each attachment to the control VM (where the driver runs) into a loop device
 over a sparse file of the volume's size, so NodeStage formats and mounts a real device.
-Run twice, with mount and with raw block volumes, with the attach-limit case on (NodeGetInfo's
-`max_volumes_per_node` volumes attach, one more is refused). The only skips left are
+Run twice, with mount and with raw block volumes; the mount run also has the attach-limit case
+on (NodeGetInfo's `max_volumes_per_node` volumes attach, one more is refused; it is the
+controller's and takes ~50 s, so the block run leaves it out). The only other skips are
 csi-sanity's own, for capabilities the driver does not advertise: pinned below by message.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -20,6 +22,7 @@ from k8s_aws.sandbox import binaries
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
+from .conftest import IAM_ENFORCEMENT_ENV
 from .csi import APP_ID, running_driver
 
 SKIP = re.compile(r"S \[SKIPPED\] \[[\d.]+ seconds\]\n(.+?)\n.*?\[SKIPPED\] (.+?)\n", re.S)
@@ -34,7 +37,12 @@ SUMMARY = re.compile(r"Ran (\d+) of (\d+) Specs.*?(\d+) Passed \| (\d+) Failed \
                      r"\| (\d+) Skipped", re.S)
 
 
-@pytest.mark.parametrize("access_type", ["mount", "block"])
+@pytest.mark.parametrize("access_type", [
+    "mount",
+    # The IAM-enforcing rerun needs one run: block makes the same AWS calls as mount.
+    pytest.param("block", marks=pytest.mark.skipif(
+        os.environ.get(IAM_ENFORCEMENT_ENV) == "1", reason="same AWS calls as mount")),
+])
 def test_csi_sanity_passes_every_case_but_unadvertised_capabilities(
     sandbox: SandboxState, tmp_path: Path, access_type: str
 ) -> None:
@@ -47,8 +55,9 @@ def test_csi_sanity_passes_every_case_but_unadvertised_capabilities(
         result = subprocess.run(
             [str(sanity), f"--csi.endpoint=unix://{driver.socket}",
              f"--csi.mountdir={tmp_path / 'mnt'}", f"--csi.stagingdir={tmp_path / 'stage'}",
-             f"--csi.testvolumeaccesstype={access_type}", "--csi.testnodevolumeattachlimit",
-             "--ginkgo.no-color",
+             f"--csi.testvolumeaccesstype={access_type}", "--ginkgo.no-color",
+             # The attach-limit case (26 attachments, ~50 s) once: it is the controller's.
+             *(["--csi.testnodevolumeattachlimit"] if access_type == "mount" else []),
              "--ginkgo.v"],
             capture_output=True, text=True, timeout=1500, check=False)
         elapsed = time.monotonic() - started
@@ -56,7 +65,7 @@ def test_csi_sanity_passes_every_case_but_unadvertised_capabilities(
     summary = SUMMARY.search(result.stdout)
     assert result.returncode == 0 and summary, (result.stdout[-8000:] + result.stderr[-2000:])
     ran, total, passed, failed, pending, skipped = (int(g) for g in summary.groups())
-    assert failed == 0 and passed == ran and ran >= 78, summary.group(0)
+    assert failed == 0 and passed == ran and ran >= 77, summary.group(0)
     assert skipped + pending == total - ran, summary.group(0)
     print(f"csi-sanity {access_type}: {summary.group(0)} in {elapsed:.0f}s")
     skips = SKIP.findall(result.stdout)
@@ -65,7 +74,9 @@ def test_csi_sanity_passes_every_case_but_unadvertised_capabilities(
     assert len(skips) == skipped
     # Only csi-sanity's own skips for capabilities the driver does not advertise.
     reasons = {reason for _, reason in skips}
-    assert reasons <= UNADVERTISED, reasons - UNADVERTISED
+    allowed = UNADVERTISED | ({"testnodevolumeattachlimit not enabled"}
+                              if access_type == "block" else set())
+    assert reasons <= allowed, reasons - allowed
     actions = {c.action for c in control.calls(client=APP_ID, since=since)}
     assert {"CreateVolume", "AttachVolume", "DetachVolume", "ModifyVolume",
             "CreateSnapshot", "DeleteVolume"} <= actions, actions
