@@ -19,6 +19,7 @@ from k8s_aws.sandbox.controllers import (
     install_rbac,
     service_account_kubeconfig,
 )
+from k8s_aws.sandbox.fidelity.control import ControlError, FidelityControl
 from k8s_aws.sandbox.iam import enable_enforcement
 from k8s_aws.sandbox.kubeconfig import (
     ADMIN_GROUPS,
@@ -27,6 +28,7 @@ from k8s_aws.sandbox.kubeconfig import (
     token_auth_csv,
     write_kubeconfig,
 )
+from k8s_aws.sandbox.loopdevices import DEVICES_DIR
 from k8s_aws.sandbox.pki import create_pki
 from k8s_aws.sandbox.ports import LOOPBACK, free_ports
 from k8s_aws.sandbox.processes import ProcessGroup, ProcessSpec
@@ -109,6 +111,15 @@ class _Starter:
             return ready()
 
         wait_until(check, timeout=timeout, what=f"{spec.name} to be ready")
+
+
+def _register_block_devices(emulator_url: str, instance_id: str) -> None:
+    """The control VM runs the CSI node service: its attachments become loop devices
+    (a fidelity behaviour; without the layer, attachments stay paper only)."""
+    try:
+        FidelityControl(emulator_url).set_block_device_instances([instance_id])
+    except (ControlError, OSError) as exc:
+        _say(f"no block devices for attachments ({exc})")
 
 
 def _write_aws_env(path: Path, variables: dict[str, str]) -> None:
@@ -219,12 +230,13 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
     emulator_url = f"http://{LOOPBACK}:{aws_port}"
     starter.start(
         _python_spec("aws-emulator", "k8s_aws.sandbox.emulator", f"--port={aws_port}",
-                     keys=("sandbox", "sandbox")),
+                     f"--block-device-dir={root / DEVICES_DIR}", keys=("sandbox", "sandbox")),
         lambda: _http_ok(f"{emulator_url}/moto-api/data.json"),
         port=aws_port,
     )
     _say(f"provisioning the AWS account: VPC, subnets, IAM, {options.nodes} worker VMs")
     world = provision(emulator_url, options.cluster, options.region, options.nodes)
+    _register_block_devices(emulator_url, world.control_instance)
     keys = ("sandbox", "sandbox")
     if options.iam_enforcement:
         _say("switching IAM enforcement on: controllers hold only the generated policy")

@@ -19,6 +19,7 @@ from k8s_aws.sandbox.fidelity import moto_state
 from k8s_aws.sandbox.fidelity.addresses import InstanceAddresses
 from k8s_aws.sandbox.fidelity.attachments import Attachments
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
+from k8s_aws.sandbox.fidelity.blockdevices import BlockDevices
 from k8s_aws.sandbox.fidelity.calllog import CallLog, CallRecord
 from k8s_aws.sandbox.fidelity.config import FidelityConfig
 from k8s_aws.sandbox.fidelity.control_api import ControlApi
@@ -32,6 +33,7 @@ from k8s_aws.sandbox.fidelity.loadbalancers import LoadBalancers
 from k8s_aws.sandbox.fidelity.request import CONTROL_PREFIX, AwsRequest, parse, read_body
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, error_code, error_reply
 from k8s_aws.sandbox.fidelity.timeline import Clock, Timeline
+from k8s_aws.sandbox.loopdevices import LoopDevices
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -45,6 +47,7 @@ class FidelityMiddleware:
         config: FidelityConfig | None = None,
         clock: Clock | None = None,
         kill: Killer = sigkill,
+        block_devices: LoopDevices | None = None,
     ) -> None:
         moto_state.install_patches()
         self.app = app
@@ -54,9 +57,10 @@ class FidelityMiddleware:
         self.dice = FaultDice()
         self.calls = CallLog()
         self.hooks = CrashHooks(kill)
+        self.block_devices = BlockDevices(block_devices)
         # Order matters for `after`: state first, error code mapping last.
         self.behaviours: list[Behaviour] = [
-            Volumes(), Attachments(), SecurityGroups(), LoadBalancers(),
+            Volumes(), Attachments(), self.block_devices, SecurityGroups(), LoadBalancers(),
             LoadBalancerInterfaces(), InstanceAddresses(), ErrorCodes(),
         ]
         self.control = ControlApi(self)
