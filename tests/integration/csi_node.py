@@ -18,7 +18,7 @@ from k8s_aws.sandbox.loopdevices import LoopDevices
 from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
 
-from .conftest import CLI, IAM_ENFORCEMENT_ENV
+from .conftest import CLI
 from .csi import stop_process
 
 GIB = 1024**3
@@ -26,7 +26,6 @@ NODE_ID = "i-0123456789abcdef0"
 ZONE = "us-east-1a"
 Mode = csi_pb2.VolumeCapability.AccessMode
 # These tests make no AWS call: the IAM-enforcing rerun would prove nothing new.
-IAM_RERUN = os.environ.get(IAM_ENFORCEMENT_ENV) == "1"
 
 
 def mount_capability(fs_type: str = "ext4", mode: Any = Mode.SINGLE_NODE_WRITER,

@@ -10,7 +10,6 @@ csi-sanity's own, for capabilities the driver does not advertise: pinned below b
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -22,7 +21,6 @@ from k8s_aws.sandbox import binaries
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
-from .conftest import IAM_ENFORCEMENT_ENV
 from .csi import APP_ID, running_driver
 
 SKIP = re.compile(r"S \[SKIPPED\] \[[\d.]+ seconds\]\n(.+?)\n.*?\[SKIPPED\] (.+?)\n", re.S)
@@ -40,8 +38,7 @@ SUMMARY = re.compile(r"Ran (\d+) of (\d+) Specs.*?(\d+) Passed \| (\d+) Failed \
 @pytest.mark.parametrize("access_type", [
     "mount",
     # The IAM-enforcing rerun needs one run: block makes the same AWS calls as mount.
-    pytest.param("block", marks=pytest.mark.skipif(
-        os.environ.get(IAM_ENFORCEMENT_ENV) == "1", reason="same AWS calls as mount")),
+    pytest.param("block", marks=pytest.mark.once),
 ])
 def test_csi_sanity_passes_every_case_but_unadvertised_capabilities(
     sandbox: SandboxState, tmp_path: Path, access_type: str
