@@ -136,3 +136,15 @@ async def test_a_name_found_by_nothing_gets_a_warning_naming_what_was_tried() ->
     assert (type_, reason) == ("Warning", "InstanceNotFound")
     assert f"BOSH director tag id={vm_uuid}" in message
     assert recorder.specs == {}
+
+
+async def test_a_fixed_duplicate_is_read_again_not_answered_from_cache() -> None:
+    account = Ec2Account()
+    shared = str(uuid.uuid4())
+    impostor, worker = bosh_vm(account, 1, shared), bosh_vm(account, 2, shared)
+    name = f"{shared}.k8s"
+    init, recorder = controller(account, {name: node(name)})
+    assert await init.reconcile(name) == RequeueAfter(NOT_FOUND_RETRY)
+    account.terminate(impostor)
+    assert await init.reconcile(name) is None
+    assert recorder.specs[name]["provider_id"].endswith(worker)

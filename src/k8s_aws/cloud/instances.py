@@ -196,12 +196,13 @@ class InstanceDirectory:
         self, filter_name: str, values: Sequence[str], max_age: float | None = None
     ) -> tuple[InstanceRecord, ...]:
         """The cluster's instances matching any of `values` by an EC2 filter (terminated
-        ones included: the caller decides). A value already matched answers from cache."""
+        ones included: the caller decides). A value already matched to one instance answers
+        from cache; one matched to several is read again (the mistake may have been fixed)."""
         for value in values:
             ids = self._matches.get((filter_name, value), ())
-            cached = [self._cached(i, max_age) for i in ids]
-            if cached and all(c is not None for c in cached):
-                return tuple(c for c in cached if c is not None)
+            cached = self._cached(ids[0], max_age) if len(ids) == 1 else None
+            if cached is not None:
+                return (cached,)
         batcher = self._batcher(filter_name)
         results = await asyncio.gather(*(batcher.get(v) for v in values))
         unique = {r.id: r for records in results if records for r in records}
