@@ -8,10 +8,12 @@ from k8s_aws.nodes.naming import (
     Found,
     Lookup,
     Method,
+    NotFound,
     choose,
     instance_lookups,
     node_ipv4s,
     private_dns_variants,
+    refusal,
 )
 from k8s_aws.nodes.providerid import InvalidProviderId, format_provider_id, parse_provider_id
 
@@ -202,3 +204,15 @@ def test_lifecycle_table(
 
 def test_only_not_ready_nodes_need_aws() -> None:
     assert needs_instance_state(False) and not needs_instance_state(True)
+
+
+def test_refusals_name_what_was_tried_or_the_instances() -> None:
+    by_id = Lookup(Method.INSTANCE_ID, ("i-1",))
+    reason, message = refusal("n", "us-west-2", Found(_record("i-1", "terminated"), by_id), 30)
+    assert reason == "InstanceNotFound" and "instance id i-1" in message and "30s" in message
+    tried = (Lookup(Method.BOSH_ID, (BOSH_UUID,)), Lookup(Method.PRIVATE_IP, ("10.0.0.1",)))
+    reason, message = refusal("n", "us-west-2", NotFound(tried), 30)
+    assert f"tag id={BOSH_UUID}; private IP 10.0.0.1" in message
+    both = Ambiguous((InstanceId("i-1"), InstanceId("i-2")), tried[0])
+    reason, message = refusal("n", "us-west-2", both, 30)
+    assert reason == "AmbiguousInstance" and "i-1, i-2" in message

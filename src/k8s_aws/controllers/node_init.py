@@ -15,7 +15,6 @@ from k8s_aws.kube.nodes import NodeView, NodeWriter
 from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.nodes.initialize import UNINITIALIZED_TAINT, plan_initialization
 from k8s_aws.nodes.naming import (
-    Ambiguous,
     Found,
     Lookup,
     Match,
@@ -24,6 +23,7 @@ from k8s_aws.nodes.naming import (
     choose,
     instance_lookups,
     node_ipv4s,
+    refusal,
 )
 from k8s_aws.nodes.providerid import InvalidProviderId
 from k8s_aws.support.workqueue import WorkQueue
@@ -43,25 +43,6 @@ def name_lookups(node: NodeView, region: str) -> tuple[Lookup, ...]:
     ips = node_ipv4s(node.provided_node_ip, node.internal_ips)
     lookups = instance_lookups(node.name, "", region, ips)
     return tuple(lookup for lookup in lookups if lookup.method is not Method.INSTANCE_ID)
-
-
-def refusal(node: NodeView, region: str, match: Match) -> tuple[str, str] | None:
-    """(reason, message) of the Warning for a match that must not initialize the Node:
-    several live instances, none, or a dead one (it must never lend a new Node its identity)."""
-    retry = f"retrying in {NOT_FOUND_RETRY:.0f}s"
-    if isinstance(match, Ambiguous):
-        return "AmbiguousInstance", (
-            f"node {node.name} matches {len(match.instances)} live instances by "
-            f"{match.lookup.describe()} ({', '.join(match.instances)}); not initializing it: "
-            f"give each VM its own identity; {retry}"
-        )
-    if isinstance(match, Found) and match.instance.state != "terminated":
-        return None
-    tried = match.tried if isinstance(match, NotFound) else (match.lookup,)
-    return "InstanceNotFound", (
-        f"no live EC2 instance found for node {node.name} in {region} (tried "
-        f"{'; '.join(t.describe() for t in tried)}); {retry}"
-    )
 
 
 async def _records(
@@ -143,9 +124,9 @@ class NodeInitController:
         except Denied as exc:
             await self._events.record(ref, "Warning", "PermissionDenied", str(exc))
             raise
-        refused = refusal(node, self._region, match)
-        if refused is not None or not isinstance(match, Found):
-            reason, message = refused or ("InstanceNotFound", "")
+        # A dead instance must never lend a new Node its identity.
+        if not isinstance(match, Found) or match.instance.state == "terminated":
+            reason, message = refusal(node.name, self._region, match, NOT_FOUND_RETRY)
             await self._events.record(ref, "Warning", reason, message)
             return RequeueAfter(NOT_FOUND_RETRY)
         instance = match.instance

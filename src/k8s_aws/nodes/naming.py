@@ -144,3 +144,20 @@ def choose(lookup: Lookup, records: Iterable[InstanceRecord]) -> Found | Ambiguo
     if len(unique) > 1:
         return Ambiguous(tuple(sorted(unique)), lookup)
     return None
+
+
+def refusal(node_name: str, region: str, match: Match, retry: float) -> tuple[str, str]:
+    """(reason, message) of the Warning for a match that must not initialize a Node: several
+    live instances, none, or only a terminated one (by instance id)."""
+    again = f"retrying in {retry:.0f}s"
+    if isinstance(match, Ambiguous):
+        return "AmbiguousInstance", (
+            f"node {node_name} matches {len(match.instances)} live instances by "
+            f"{match.lookup.describe()} ({', '.join(match.instances)}); not initializing it: "
+            f"give each VM its own identity; {again}"
+        )
+    tried = match.tried if isinstance(match, NotFound) else (match.lookup,)
+    return "InstanceNotFound", (
+        f"no live EC2 instance found for node {node_name} in {region} (tried "
+        f"{'; '.join(t.describe() for t in tried)}); {again}"
+    )
