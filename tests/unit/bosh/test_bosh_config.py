@@ -228,3 +228,19 @@ def test_cli_prints_both_files() -> None:
     assert tiny.exit_code == 0 and tiny.output == bosh.ops_file("prod-1", control_group="k8s")
     cloud = runner.invoke(cli, ["bosh", "cloud-config", "--profile", "p"])
     assert cloud.exit_code == 0 and cloud.output == bosh.cloud_config("p")
+
+
+@pytest.mark.parametrize("ours_first", [True, False])
+def test_the_ops_file_composes_with_the_releases_own_ops_files(ours_first: bool) -> None:
+    """tinynetes as its README deploys it (its operators/tinynetes/*.yml, then the common
+    operators/*.yml), with ours first or last: every file applies and ours holds."""
+    doc = manifest(RELEASE / "manifests" / "tinynetes.yml")
+    theirs = [gopatch.load(p.read_text()) for p in [
+        *sorted((RELEASE / "manifests" / "operators" / "tinynetes").glob("*.yml")),
+        *sorted((RELEASE / "manifests" / "operators").glob("*.yml"))]]
+    ours = gopatch.load(bosh.ops_file("prod-1", control_group="k8s"))
+    for ops in [ours, *theirs] if ours_first else [*theirs, ours]:
+        doc = gopatch.apply(doc, ops)
+    props = job(doc, "k8s", "control")["properties"]
+    assert props["cloud-provider"]["type"] == "external" and props["cluster"]["name"] == "prod-1"
+    assert props["bootstrap"].startswith("---")  # the release's bootstrap.yml is kept
