@@ -338,6 +338,8 @@ def _start_controllers(
             root / "calls" / "controller-manager.jsonl", aws_env,
         ),
         lambda: _http_ok(f"{state.controller_manager_url}/readyz", "ok"),
+        # Ready once its caches synced and every uninitialized node's instance was read.
+        timeout=max(60.0, options.ready_timeout),
         port=ccm_port,
     )
     csi_socket = root / "csi" / "csi.sock"
