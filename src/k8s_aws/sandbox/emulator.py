@@ -17,6 +17,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
+from k8s_aws.sandbox import moto_tags
 from k8s_aws.sandbox.fidelity import config as fidelity_config
 from k8s_aws.sandbox.fidelity.middleware import FidelityMiddleware
 from k8s_aws.sandbox.loopdevices import LoopDevices
@@ -50,6 +51,7 @@ def main() -> None:
                         help="make attachments to registered instances loop devices here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    moto_tags.install()
     fidelity = None
     if not args.no_fidelity:
         try:
