@@ -9,7 +9,7 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs lint test test-iam unit
+.PHONY: sandbox sandbox-down deps binaries csi-stubs lint test test-iam unit bench-reference
 
 $(BIN)/.deps-stamp: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,9 @@ test: lint binaries
 
 test-iam: binaries
 	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+# Side by side with kubernetes/cloud-provider-aws (docs/benchmarks.md); not part of `make test`.
+# Builds the reference once into the cache (minutes, cold), then runs every benchmark run.
+bench-reference: binaries
+	nice -n 10 $(BIN)/python -m k8s_aws.sandbox.binaries cloud-provider-aws
+	$(BIN)/python bench/reference_all.py $(BENCH_ARGS)

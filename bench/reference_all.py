@@ -1,0 +1,100 @@
+"""Every run of the side-by-side benchmark, one after the other (never in parallel: the
+machine's two cores would be shared by the runs), then the tables for docs/benchmarks.md.
+
+    .venv/bin/python bench/reference_all.py [--results FILE] [--quick] [--table-only]
+
+Runs: k8s-aws, cloud-provider-aws with --concurrent-service-syncs equal to our worker count
+(4) and at its default (1), each at 20 nodes / 20 Services and 100 nodes / 100 Services;
+then node initialization alone at 1000 nodes for both (bounded by --init-timeout).
+Results append to FILE (JSON lines, default .bench/reference.jsonl), so an interrupted
+matrix keeps what it measured and `--table-only` renders it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+PHASES = ("node_init", "idle", "clb_create", "clb_steady", "node_excluded", "node_included",
+          "clb_delete", "clb_create_throttled")
+CONTROLLERS = (("ours", 4), ("ref", 4), ("ref", 1))
+
+
+def matrix(quick: bool) -> list[list[str]]:
+    # Idle at 20 nodes lasts past the reference's node status update period (5 min).
+    sizes = [("20", "20", "330")] if quick else [("20", "20", "330"), ("100", "100", "60")]
+    runs = [["--controller", kind, "--syncs", str(syncs), "--nodes", nodes,
+             "--services", services, "--idle", idle]
+            for nodes, services, idle in sizes for kind, syncs in CONTROLLERS]
+    if not quick:
+        runs += [["--controller", kind, "--nodes", "1000", "--only-init",
+                  "--init-timeout", "1500"] for kind in ("ours", "ref")]
+    return runs
+
+
+def run_all(results: Path, quick: bool) -> None:
+    results.parent.mkdir(parents=True, exist_ok=True)
+    for args in matrix(quick):
+        print(f"[bench] reference.py {' '.join(args)}", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, str(HERE / "reference.py"), *args],
+                              capture_output=True, text=True, check=False)
+        sys.stderr.write(done.stderr[-3000:])
+        if done.returncode == 0 and done.stdout.strip():
+            with results.open("a") as out:
+                out.write(done.stdout.strip().splitlines()[-1] + "\n")
+
+
+def cell(phase: dict[str, Any] | None) -> str:
+    if phase is None:
+        return "-"
+    text = f"{phase['calls']} / {phase['seconds']:g} s"
+    if phase.get("retryable_errors"):
+        text += f" ({phase['retryable_errors']} retried)"
+    return text
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ["controller", "nodes / Services", *PHASES, "RSS peak"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for row in rows:
+        phases = row["phases"]
+        size = f"{row['nodes']} / {row['services'] if 'idle' in phases else '-'}"
+        cells = [row["controller"], size, *(cell(phases.get(p)) for p in PHASES),
+                 f"{row['rss_peak_mb']:.0f} MB"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def by_operation(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for row in rows:
+        for name, phase in row["phases"].items():
+            ops = ", ".join(f"{op} {n}" for op, n in sorted(phase["by_operation"].items(),
+                                                             key=lambda kv: -kv[1]))
+            errors = ", ".join(f"{e} {n}" for e, n in sorted(phase["errors"].items()))
+            lines.append(f"- {row['controller']}, {row['nodes']} nodes, {name}: {ops or 'none'}"
+                         + (f"; errors: {errors}" if errors else ""))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--results", type=Path, default=Path(".bench/reference.jsonl"))
+    parser.add_argument("--quick", action="store_true", help="20 nodes / 20 Services only")
+    parser.add_argument("--table-only", action="store_true")
+    args = parser.parse_args()
+    if not args.table_only:
+        run_all(args.results, args.quick)
+    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    print(table(rows))
+    print()
+    print(by_operation(rows))
+
+
+if __name__ == "__main__":
+    main()
