@@ -1,11 +1,12 @@
 """Every run of the side-by-side benchmark, one after the other (never in parallel: the
 machine's two cores would be shared by the runs), then the tables for docs/benchmarks.md.
 
-    .venv/bin/python bench/reference_all.py [--results FILE] [--quick] [--table-only]
+    .venv/bin/python bench/reference_all.py [--results FILE] [--sets 20,100,1000] [--table-only]
 
 Runs: k8s-aws, cloud-provider-aws with --concurrent-service-syncs equal to our worker count
 (4) and at its default (1), each at 20 nodes / 20 Services and 100 nodes / 100 Services;
-then node initialization alone at 1000 nodes for both (bounded by --init-timeout).
+then 1000 nodes: ours with 500 Services created (memory at scale), the reference's node
+initialization alone (bounded by --init-timeout; how far it got is recorded).
 Results append to FILE (JSON lines, default .bench/reference.jsonl), so an interrupted
 matrix keeps what it measured and `--table-only` renders it again.
 """
@@ -25,21 +26,25 @@ PHASES = ("node_init", "idle", "clb_create", "clb_steady", "node_excluded", "nod
 CONTROLLERS = (("ours", 4), ("ref", 4), ("ref", 1))
 
 
-def matrix(quick: bool) -> list[list[str]]:
+def matrix(sets: list[str]) -> list[list[str]]:
     # Idle at 20 nodes lasts past the reference's node status update period (5 min).
-    sizes = [("20", "20", "330")] if quick else [("20", "20", "330"), ("100", "100", "60")]
+    sizes = {"20": ("20", "20", "330"), "100": ("100", "100", "60")}
     runs = [["--controller", kind, "--syncs", str(syncs), "--nodes", nodes,
              "--services", services, "--idle", idle]
-            for nodes, services, idle in sizes for kind, syncs in CONTROLLERS]
-    if not quick:
-        runs += [["--controller", kind, "--nodes", "1000", "--only-init",
-                  "--init-timeout", "1500"] for kind in ("ours", "ref")]
+            for key in sets if key in sizes
+            for nodes, services, idle in [sizes[key]] for kind, syncs in CONTROLLERS]
+    if "1000" in sets:
+        # Ours: node init, then memory with 500 Services; the reference: node init, bounded.
+        runs += [["--controller", "ours", "--nodes", "1000", "--services", "500", "--idle", "30",
+                  "--steady", "30", "--stop-after-steady"],
+                 ["--controller", "ref", "--nodes", "1000", "--only-init",
+                  "--init-timeout", "900"]]
     return runs
 
 
-def run_all(results: Path, quick: bool) -> None:
+def run_all(results: Path, sets: list[str]) -> None:
     results.parent.mkdir(parents=True, exist_ok=True)
-    for args in matrix(quick):
+    for args in matrix(sets):
         print(f"[bench] reference.py {' '.join(args)}", file=sys.stderr, flush=True)
         done = subprocess.run([sys.executable, str(HERE / "reference.py"), *args],
                               capture_output=True, text=True, check=False)
@@ -55,6 +60,8 @@ def cell(phase: dict[str, Any] | None) -> str:
     text = f"{phase['calls']} / {phase['seconds']:g} s"
     if phase.get("retryable_errors"):
         text += f" ({phase['retryable_errors']} retried)"
+    if phase.get("incomplete"):
+        text += f" ({phase['incomplete']})"
     return text
 
 
@@ -85,11 +92,12 @@ def by_operation(rows: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--results", type=Path, default=Path(".bench/reference.jsonl"))
-    parser.add_argument("--quick", action="store_true", help="20 nodes / 20 Services only")
+    parser.add_argument("--sets", default="20,100,1000",
+                        help="which runs: 20 (nodes/Services), 100, 1000 (nodes; 500 Services)")
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
     if not args.table_only:
-        run_all(args.results, args.quick)
+        run_all(args.results, args.sets.split(","))
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     print(table(rows))
     print()
