@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
+import fcntl
+import socket
+import struct
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ from pathlib import Path
 from k8s_aws.support import netguard
 
 CHUNK = 65536
+_IFREQ = "16sH22s"  # struct ifreq: interface name, then ifr_flags in the union
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -118,8 +122,12 @@ async def run(pairs: list[tuple[Endpoint, Endpoint]], command: list[str]) -> int
 
 
 def loopback_up() -> None:
-    """A new network namespace has loopback, down: bring it up (nothing else exists)."""
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    """A new network namespace has loopback, down: bring it up (nothing else exists there).
+    The ioctl `ip link set lo up` makes, so no Debian package is needed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack(_IFREQ, b"lo", 0, b"")
+        flags = struct.unpack(_IFREQ, fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP, b""))
 
 
 def main(argv: list[str] | None = None) -> None:
