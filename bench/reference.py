@@ -181,8 +181,14 @@ class Run:
 
     def measure(self, name: str, action: Any) -> None:
         started = time.monotonic()
-        action()
+        unfinished = None
+        try:
+            action()
+        except TimeoutError as exc:  # bounded phases: record what was measured, go on
+            unfinished = str(exc)
         phase = self.calls.phase()
+        if unfinished:
+            phase["incomplete"] = unfinished
         phase["seconds"] = round(time.monotonic() - started, 1)
         phase["rss_mb"] = self.rss.last
         self.phases[name] = phase
@@ -239,6 +245,9 @@ class Run:
                     "--wait=false"),
             wait(lambda: service_count(state, "svc") == 0, args.timeout, "Services gone", 1.0)))
         self.leftovers = self.service_groups()
+        if "incomplete" in self.phases["clb_delete"]:
+            self.phases["clb_delete"]["incomplete"] += (
+                f": {service_count(state, 'svc')} of {count} Services left")
         self.control.patch_config({"faults": [{"pattern": "*", "kind": "throttle",
                                                "rate": args.throttle,
                                                "clients": self.calls.client}]})

@@ -30,9 +30,12 @@ def matrix(sets: list[str]) -> list[list[str]]:
     # Idle at 20 nodes lasts past the reference's node status update period (5 min).
     sizes = {"20": ("20", "20", "330"), "100": ("100", "100", "60")}
     runs = [["--controller", kind, "--syncs", str(syncs), "--nodes", nodes,
-             "--services", services, "--idle", idle]
+             "--services", services, "--idle", idle, "--timeout", "600"]
             for key in sets if key in sizes
-            for nodes, services, idle in [sizes[key]] for kind, syncs in CONTROLLERS]
+            for nodes, services, idle in [sizes[key]] for kind, syncs in CONTROLLERS
+            # The reference deletes one Service at a time at --concurrent-service-syncs=1,
+            # each waiting out the interfaces' linger: 100 Services would take 100+ minutes.
+            if not (key == "100" and kind == "ref" and syncs == 1)]
     if "1000" in sets:
         # Ours: node init, then memory with 500 Services; the reference: node init, bounded.
         runs += [["--controller", "ours", "--nodes", "1000", "--services", "500", "--idle", "30",
