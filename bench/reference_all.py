@@ -69,15 +69,22 @@ def cell(phase: dict[str, Any] | None) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ["controller", "nodes / Services", *PHASES, "RSS peak"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for row in rows:
-        phases = row["phases"]
-        size = f"{row['nodes']} / {row['services'] if 'idle' in phases else '-'}"
-        cells = [row["controller"], size, *(cell(phases.get(p)) for p in PHASES),
-                 f"{row['rss_peak_mb']:.0f} MB"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """One table per size: a row per phase (calls / seconds), a column per controller."""
+    sizes = sorted({(r["nodes"], r["services"]) for r in rows})
+    out = []
+    for nodes, services in sizes:
+        group = [r for r in rows if (r["nodes"], r["services"]) == (nodes, services)]
+        head = ["phase", *(r["controller"] for r in group)]
+        lines = [f"{nodes} nodes, {services} Services (calls / seconds)", "",
+                 "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+        for name in PHASES:
+            if any(name in r["phases"] for r in group):
+                cells = [cell(r["phases"].get(name)) for r in group]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("| RSS peak | " + " | ".join(f"{r['rss_peak_mb']:.0f} MB" for r in group)
+                     + " |")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def by_operation(rows: list[dict[str, Any]]) -> str:
