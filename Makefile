@@ -9,7 +9,7 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden
+.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference
 
 $(BIN)/.deps-stamp: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,9 @@ test: lint binaries
 # left out of the rerun.
 test-iam: binaries
 	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration -m "not property and not once" $(PYTEST_ARGS)
+
+# Side by side with kubernetes/cloud-provider-aws (docs/benchmarks.md); not part of `make test`.
+# Builds the reference once into the cache (minutes, cold), then runs every benchmark run.
+bench-reference: binaries
+	nice -n 10 $(BIN)/python -m k8s_aws.sandbox.binaries cloud-provider-aws
+	$(BIN)/python bench/reference_all.py $(BENCH_ARGS)

@@ -21,6 +21,7 @@ from k8s_aws.sandbox.fidelity.attachments import Attachments
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
 from k8s_aws.sandbox.fidelity.blockdevices import BlockDevices
 from k8s_aws.sandbox.fidelity.calllog import CallLog, CallRecord
+from k8s_aws.sandbox.fidelity.classic import ClassicDescriptions
 from k8s_aws.sandbox.fidelity.config import FidelityConfig
 from k8s_aws.sandbox.fidelity.control_api import ControlApi
 from k8s_aws.sandbox.fidelity.crash import CrashHooks, Killer, sigkill
@@ -33,6 +34,7 @@ from k8s_aws.sandbox.fidelity.loadbalancers import LoadBalancers
 from k8s_aws.sandbox.fidelity.request import CONTROL_PREFIX, AwsRequest, parse, read_body
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, error_code, error_reply
 from k8s_aws.sandbox.fidelity.timeline import Clock, Timeline
+from k8s_aws.sandbox.fidelity.topology import InstanceTopology
 from k8s_aws.sandbox.loopdevices import LoopDevices
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ class FidelityMiddleware:
         # Order matters for `after`: state first, error code mapping last.
         self.behaviours: list[Behaviour] = [
             Volumes(), Attachments(), self.block_devices, SecurityGroups(), LoadBalancers(),
-            LoadBalancerInterfaces(), InstanceAddresses(), ErrorCodes(),
+            ClassicDescriptions(), LoadBalancerInterfaces(), InstanceAddresses(),
+            InstanceTopology(), ErrorCodes(),
         ]
         self.control = ControlApi(self)
         self.config = FidelityConfig()
