@@ -9,14 +9,25 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs lint test test-iam unit golden
+.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference
 
 $(BIN)/.deps-stamp: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
 
-deps: $(BIN)/.deps-stamp csi-stubs
+deps: $(BIN)/.deps-stamp csi-stubs attach-limits host-tools
+
+# The node service's attachment limits per instance type, from the DescribeInstanceTypes data
+# of the pinned moto release (gitignored; see src/k8s_aws/sandbox/attachlimits.py).
+attach-limits: $(BIN)/.deps-stamp
+	$(BIN)/python -m k8s_aws.sandbox.attachlimits src
+
+# The node service's filesystem tools: xfsprogs (mkfs.xfs, xfs_growfs) from Debian; e2fsprogs
+# and util-linux (mount, losetup, blkid) are part of every Debian system.
+host-tools:
+	@command -v mkfs.xfs >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xfsprogs)
 
 # The CSI gRPC stubs, generated from csi.proto of the pinned Go module (gitignored).
 csi-stubs: $(BIN)/.deps-stamp
@@ -50,7 +61,14 @@ test: lint binaries
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-iam
 
-# Property runs against the emulator (marker `property`) prove nothing more under IAM
-# enforcement and are left out of the rerun.
+# Property runs against the emulator (marker `property`) and tests whose AWS calls other tests
+# make too, or that make none (marker `once`), prove nothing more under IAM enforcement and are
+# left out of the rerun.
 test-iam: binaries
-	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration -m "not property" $(PYTEST_ARGS)
+	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration -m "not property and not once" $(PYTEST_ARGS)
+
+# Side by side with kubernetes/cloud-provider-aws (docs/benchmarks.md); not part of `make test`.
+# Builds the reference once into the cache (minutes, cold), then runs every benchmark run.
+bench-reference: binaries
+	nice -n 10 $(BIN)/python -m k8s_aws.sandbox.binaries cloud-provider-aws
+	$(BIN)/python bench/reference_all.py $(BENCH_ARGS)

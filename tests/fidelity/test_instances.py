@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 
-from .conftest import World
+from .conftest import World, launch
 
 
 def describe(ec2: Any, instance_id: str) -> dict[str, Any]:
@@ -49,3 +49,34 @@ def test_without_the_behaviour_the_address_stays_taken(
     ec2.terminate_instances(InstanceIds=[world.instance])
     with pytest.raises(ClientError):
         relaunch(ec2, world, old)
+
+
+def test_instance_topology_is_an_empty_set_for_types_without_topology_data(
+    control: FidelityControl, ec2: Any, world: World
+) -> None:
+    answer = ec2.describe_instance_topology(InstanceIds=[world.instance])
+    assert answer["Instances"] == []
+    assert control.calls()[-1].status == 200
+
+
+def test_instance_topology_for_a_family_that_has_it(ec2: Any, world: World) -> None:
+    zone = describe(ec2, world.instance)["Placement"]["AvailabilityZone"]
+    big = launch(ec2, world.image, describe(ec2, world.instance)["SubnetId"], world.group,
+                 "p4d.24xlarge")
+    other = launch(ec2, world.image, describe(ec2, world.instance)["SubnetId"], world.group,
+                   "p4d.24xlarge")
+    found = ec2.describe_instance_topology(InstanceIds=[big, other, world.instance])["Instances"]
+    assert sorted(t["InstanceId"] for t in found) == sorted([big, other])
+    first, second = found
+    assert first["InstanceType"] == "p4d.24xlarge" and first["AvailabilityZone"] == zone
+    assert first["ZoneId"]
+    assert len(first["NetworkNodes"]) == 3
+    assert first["NetworkNodes"][:2] == second["NetworkNodes"][:2]  # same zone, same spine
+    assert first["NetworkNodes"][2] != second["NetworkNodes"][2]
+    assert ec2.describe_instance_topology()["Instances"]  # no ids: every instance with data
+
+
+def test_instance_topology_refuses_more_than_100_ids(ec2: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        ec2.describe_instance_topology(InstanceIds=[f"i-{n:017x}" for n in range(101)])
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterValue"

@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from k8s_aws.sandbox.state import SandboxState
 
 NODES = 3
+DNS_NODES = 2
 IAM_ENFORCEMENT_ENV = "K8S_AWS_IAM_ENFORCEMENT"
 CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
 
@@ -31,14 +33,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
-    directory = tmp_path_factory.mktemp("sandbox")
+def _sandbox(directory: Path, *args: str) -> Iterator[SandboxState]:
     # K8S_AWS_IAM_ENFORCEMENT=1 (make test-iam): the emulator enforces IAM and the
     # controllers hold only the generated least-privilege policy.
     enforce = ["--iam-enforcement"] if os.environ.get(IAM_ENFORCEMENT_ENV) == "1" else []
-    result = run_cli("sandbox", "up", "--dir", str(directory), "--nodes", str(NODES),
-                     "--cluster-name", "itest", *enforce)
+    result = run_cli("sandbox", "up", "--dir", str(directory), *args, *enforce)
     if result.returncode != 0:
         logs = "\n".join(
             f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-15:])
@@ -48,6 +47,30 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
     state = SandboxState.load(directory)
     yield state
     run_cli("sandbox", "down", "--dir", str(directory))
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    """The BOSH release's shape (the default): `<instance id>.k8s` Nodes, control VM too."""
+    yield from _sandbox(tmp_path_factory.mktemp("sandbox"), "--nodes", str(NODES),
+                        "--cluster-name", "itest")
+
+
+@pytest.fixture(scope="session")
+def dns_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    """Other installers' shape: worker Nodes named by private DNS, with their node IP."""
+    yield from _sandbox(tmp_path_factory.mktemp("dns-sandbox"), "--nodes", str(DNS_NODES),
+                        "--cluster-name", "dnstest", "--node-naming", "private-dns")
+
+
+@pytest.fixture(params=["sandbox", "dns_sandbox"], ids=["bosh-names", "private-dns-names"])
+def any_sandbox(request: pytest.FixtureRequest) -> SandboxState:
+    """Each node-naming shape in turn, for the tests that must hold on both."""
+    return cast(SandboxState, request.getfixturevalue(request.param))
+
+
+def ec2_of(state: SandboxState) -> Any:
+    return emulator_session(state).client("ec2", endpoint_url=state.emulator_url)
 
 
 def emulator_session(state: SandboxState) -> boto3.session.Session:

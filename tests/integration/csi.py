@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from k8s_aws.sandbox.loopdevices import DEVICES_DIR, LoopDevices
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
@@ -98,26 +99,35 @@ def start_driver(sandbox: SandboxState, directory: Path, *extra: str) -> Driver:
     directory.mkdir(parents=True, exist_ok=True)
     socket = directory / "csi.sock"
     log = directory / "driver.log"
+    devices = LoopDevices(sandbox.root / DEVICES_DIR)
     call_log = directory / "calls.jsonl"
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [*CLI, "csi-driver", f"--endpoint=unix://{socket}", "--mode=all",
-             f"--cluster-name={sandbox.cluster}", f"--call-log={call_log}", *extra],
+             f"--cluster-name={sandbox.cluster}", f"--call-log={call_log}",
+             # The control VM's attachments appear as loop devices under the sandbox.
+             f"--device-by-id-dir={devices.dirs.by_id}", f"--device-dir={devices.dirs.dev}",
+             *extra],
             env=driver_env(sandbox), stdout=out, stderr=subprocess.STDOUT)
     driver = Driver(process, socket, call_log, log, grpc.insecure_channel(f"unix://{socket}"))
     wait_until(lambda: _ready(driver), timeout=60, what="csi-driver to answer Probe")
     return driver
 
 
-def stop_driver(driver: Driver) -> None:
-    driver.channel.close()
-    if driver.process.poll() is None:
-        driver.process.terminate()
+def stop_process(process: subprocess.Popen[bytes], channel: grpc.Channel) -> None:
+    """SIGTERM (the driver's clean stop), SIGKILL if it does not go within 15 s."""
+    channel.close()
+    if process.poll() is None:
+        process.terminate()
         try:
-            driver.process.wait(timeout=15)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            driver.process.kill()
-            driver.process.wait(timeout=15)
+            process.kill()
+            process.wait(timeout=15)
+
+
+def stop_driver(driver: Driver) -> None:
+    stop_process(driver.process, driver.channel)
 
 
 @contextmanager

@@ -59,6 +59,10 @@ def test_parameter_reaches_ec2(driver: Driver, ec2: Any, parameters: dict[str, s
         volume = ec2.describe_volumes(VolumeIds=[answer.volume.volume_id])["Volumes"][0]
         assert {k: volume.get(k) for k in expected} == expected
         assert volume["State"] == "available"
+        # The mkfs options travel to NodeStage in the volume context, under their own keys.
+        mkfs = {k: v for k, v in parameters.items()
+                if k in ("blockSize", "inodeSize", "bytesPerInode", "numberOfInodes")}
+        assert dict(answer.volume.volume_context) == mkfs
     finally:
         driver.delete(answer.volume.volume_id)
 

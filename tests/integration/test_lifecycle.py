@@ -13,7 +13,7 @@ from k8s_aws.support.deadline import wait_until
 
 from .conftest import CLI, emulator_session, kubectl_json, run_cli
 from .procfs import alive, sandbox_listeners, session_listeners
-from .vms import wait_ready
+from .vms import node_name_of, wait_ready
 
 
 def test_up_status_down_leaves_no_process_and_no_port(
@@ -34,16 +34,19 @@ def _second_sandbox_checks(sandbox: SandboxState, directory: Path) -> None:
     assert "is up" in result.stdout and "kubectl get nodes" in result.stdout
     # With no cloud controller, the node stays as its kubelet registered it.
     second = SandboxState.load(directory)
-    node = kubectl_json(second, "get", "nodes")["items"][0]
+    ec2 = emulator_session(second).client("ec2", endpoint_url=second.emulator_url)
+    worker = node_name_of(second, ec2, second.world.worker_instances[0])
+    node = next(n for n in kubectl_json(second, "get", "nodes")["items"]
+                if n["metadata"]["name"] == worker)
     assert "providerID" not in node["spec"]
     assert {"key": "node.cloudprovider.kubernetes.io/uninitialized", "value": "true",
             "effect": "NoSchedule"} in node["spec"]["taints"]
     # A terminated VM's kubelet is gone: its Node turns NotReady (and, with no cloud
     # controller here, stays).
-    ec2 = emulator_session(second).client("ec2", endpoint_url=second.emulator_url)
     ec2.terminate_instances(InstanceIds=second.world.worker_instances)
     wait_ready(second, node["metadata"]["name"], "Unknown")
-    node = kubectl_json(second, "get", "nodes")["items"][0]
+    node = next(n for n in kubectl_json(second, "get", "nodes")["items"]
+                if n["metadata"]["name"] == worker)
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "NodeStatusUnknown"
     assert (directory / "kubeconfig").exists() and (directory / "aws.env").exists()

@@ -26,8 +26,16 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import kubectl, kubectl_json
-from .vms import launch_worker, node_named, ready_status, recreate_vm, taint_keys, wait_ready
+from .conftest import ec2_of, kubectl, kubectl_json
+from .vms import (
+    expected_node_name,
+    launch_worker,
+    node_named,
+    ready_status,
+    recreate_vm,
+    taint_keys,
+    wait_ready,
+)
 
 UNINITIALIZED = "node.cloudprovider.kubernetes.io/uninitialized"
 SHUTDOWN = "node.cloudprovider.kubernetes.io/shutdown"
@@ -50,14 +58,19 @@ def wait_initialized(sandbox: SandboxState, name: str) -> dict[str, Any]:
     return wait_until(initialized, timeout=60, what=f"node {name} initialized")
 
 
-def test_nodes_are_initialized_from_their_instances(sandbox: SandboxState, ec2: Any) -> None:
+def test_nodes_are_initialized_from_their_instances(any_sandbox: SandboxState) -> None:
+    sandbox, ec2 = any_sandbox, ec2_of(any_sandbox)
     zone_ids = {
         z["ZoneName"]: z["ZoneId"]
         for z in ec2.describe_availability_zones()["AvailabilityZones"]
     }
-    for instance_id in sandbox.world.worker_instances:
+    kubelet_vms = list(sandbox.world.worker_instances)
+    if sandbox.world.node_naming == "bosh":
+        kubelet_vms.append(sandbox.world.control_instance)  # the release's control is a Node
+    for instance_id in kubelet_vms:
         vm = instance(ec2, instance_id)
-        node = wait_initialized(sandbox, vm["PrivateDnsName"])
+        name = expected_node_name(sandbox, vm)
+        node = wait_initialized(sandbox, name)
         zone = vm["Placement"]["AvailabilityZone"]
         assert node["spec"]["providerID"] == f"aws:///{zone}/{instance_id}"
         labels = node["metadata"]["labels"]
@@ -67,10 +80,14 @@ def test_nodes_are_initialized_from_their_instances(sandbox: SandboxState, ec2: 
         assert labels["failure-domain.beta.kubernetes.io/zone"] == zone
         assert labels["topology.kubernetes.io/region"] == sandbox.region
         assert labels["topology.k8s.aws/zone-id"] == zone_ids[zone]
-        addresses = {(a["type"], a["address"]) for a in node["status"]["addresses"]}
+        ordered = [(a["type"], a["address"]) for a in node["status"]["addresses"]]
+        assert ordered[0] == ("InternalIP", vm["PrivateIpAddress"])
+        addresses = set(ordered)
         assert ("InternalIP", vm["PrivateIpAddress"]) in addresses
-        assert ("Hostname", vm["PrivateDnsName"]) in addresses
+        # Hostname is the Node's own name (what the kubelet's certificate covers).
+        assert ("Hostname", name) in addresses
         assert ("InternalDNS", vm["PrivateDnsName"]) in addresses
+        assert [t for t, _ in ordered].count("Hostname") == 1
 
 
 def test_a_new_node_is_initialized(sandbox: SandboxState, ec2: Any) -> None:
@@ -94,8 +111,9 @@ def test_terminated_instance_deletes_its_node_with_an_event(
 
 
 def test_a_vm_recreated_with_the_same_ip_gets_its_own_identity(
-    sandbox: SandboxState, ec2: Any
+    any_sandbox: SandboxState,
 ) -> None:
+    sandbox, ec2 = any_sandbox, ec2_of(any_sandbox)
     # The leader initializes the first VM's Node, so it knows the name as that instance's.
     old_id, name = launch_worker(sandbox, ec2)
     wait_initialized(sandbox, name)
@@ -169,11 +187,13 @@ def sweep_drift_now(sandbox: SandboxState) -> None:
 
 def test_unchanged_nodes_cost_no_aws_calls(sandbox: SandboxState, ec2: Any) -> None:
     def settled() -> bool:
-        """One Ready, initialized, untainted Node per running worker VM, and no other."""
+        """One Ready, initialized, untainted Node per running VM with a kubelet (workers, and
+        the control VM in the BOSH release's shape), and no other."""
+        groups = ["worker", "control"] if sandbox.world.node_naming == "bosh" else ["worker"]
         running = {
-            i["PrivateDnsName"]
+            expected_node_name(sandbox, i)
             for r in ec2.describe_instances(Filters=[
-                {"Name": "tag:instance_group", "Values": ["worker"]},
+                {"Name": "tag:instance_group", "Values": groups},
                 {"Name": "instance-state-name", "Values": ["running"]},
             ])["Reservations"]
             for i in r["Instances"]

@@ -36,12 +36,29 @@ def private_dns(ec2: Any, instance_id: str) -> str:
     return str(reservation["Instances"][0]["PrivateDnsName"])
 
 
+def expected_node_name(sandbox: SandboxState, vm: dict[str, Any]) -> str:
+    """The Node name the sandbox's kubelet gives a VM (a DescribeInstances record)."""
+    if sandbox.world.node_naming == "bosh":
+        tags = {t["Key"]: t["Value"] for t in vm.get("Tags", [])}
+        return f"{tags['id']}.k8s"
+    return str(vm["PrivateDnsName"])
+
+
+def node_name_of(sandbox: SandboxState, ec2: Any, instance_id: str) -> str:
+    reservation = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+    return expected_node_name(sandbox, reservation["Instances"][0])
+
+
 def launch_worker(sandbox: SandboxState, ec2: Any) -> tuple[str, str]:
     """A new worker VM: its kubelet registers a Node, which becomes Ready."""
     instance = launch_vms(ec2, sandbox.world, "worker", 1, next(_next_index))[0]
-    name = private_dns(ec2, instance)
+    name = node_name_of(sandbox, ec2, instance)
     wait_ready(sandbox, name, "True")
     return instance, name
+
+
+def next_index() -> int:
+    return next(_next_index)
 
 
 def wait_ready(sandbox: SandboxState, name: str, status: str) -> None:
@@ -54,13 +71,15 @@ def wait_ready(sandbox: SandboxState, name: str, status: str) -> None:
 
 def recreate_vm(sandbox: SandboxState, ec2: Any, old_instance_id: str) -> tuple[str, str]:
     """What `bosh recreate` does to a VM with a static IP: the old instance is terminated
-    and a new one comes up in the same subnet, with the same IP (hence the same Node name)
-    and tags. Returns the new instance id and the name, once its Node is Ready."""
+    and a new one comes up in the same subnet, with the same IP and tags (hence the same
+    Node name, private DNS or BOSH id). Returns the new instance id and the Node name, once
+    its Node is Ready."""
     old = ec2.describe_instances(InstanceIds=[old_instance_id])["Reservations"][0][
         "Instances"][0]
+    name = expected_node_name(sandbox, old)
     ec2.terminate_instances(InstanceIds=[old_instance_id])
-    wait_until(lambda: node_named(sandbox, old["PrivateDnsName"]) is None, timeout=60,
-               what=f"node {old['PrivateDnsName']} of the terminated VM deleted")
+    wait_until(lambda: node_named(sandbox, name) is None, timeout=60,
+               what=f"node {name} of the terminated VM deleted")
     new = ec2.run_instances(
         ImageId=old["ImageId"], InstanceType=old["InstanceType"], MinCount=1, MaxCount=1,
         SubnetId=old["SubnetId"], PrivateIpAddress=old["PrivateIpAddress"],
@@ -70,5 +89,6 @@ def recreate_vm(sandbox: SandboxState, ec2: Any, old_instance_id: str) -> tuple[
         TagSpecifications=[{"ResourceType": "instance", "Tags": old["Tags"]}],
     )["Instances"][0]
     assert new["PrivateDnsName"] == old["PrivateDnsName"], "the emulator gave another address"
-    wait_ready(sandbox, new["PrivateDnsName"], "True")
-    return new["InstanceId"], new["PrivateDnsName"]
+    new_name = node_name_of(sandbox, ec2, new["InstanceId"])
+    wait_ready(sandbox, new_name, "True")
+    return new["InstanceId"], new_name

@@ -68,3 +68,24 @@ def test_cache_dir_is_outside_the_repo_and_overridable(
     monkeypatch.setenv("K8S_AWS_CACHE_DIR", str(tmp_path / "x"))
     assert binaries.install_dir(binaries.ETCD) == tmp_path / "x" / "bin" / "etcd-v3.6.16"
     assert not binaries.is_built(binaries.ETCD)
+
+
+def test_refused_replacements_are_dropped_and_others_kept() -> None:
+    gomod = (
+        "module k8s.io/cloud-provider-aws\n\nrequire github.com/google/cel-go v0.31.0\n\n"
+        "replace github.com/google/cel-go => github.com/cel-expr/cel-go v0.31.0\n"
+        "replace (\n\tgithub.com/google/cel-go v0.31.0 => github.com/cel-expr/cel-go v0.31.0\n"
+        "\texample.com/kept => ./kept\n)\n"
+    )
+    mended = binaries.without_replaces(gomod, ("github.com/google/cel-go",))
+    assert "cel-expr" not in mended
+    assert "require github.com/google/cel-go v0.31.0" in mended
+    assert "example.com/kept => ./kept" in mended
+
+
+def test_the_reference_provider_is_built_on_demand_only() -> None:
+    build = binaries.CLOUD_PROVIDER_AWS
+    assert build.main_module and build.version == "v1.37.1"
+    assert build.outputs == ("aws-cloud-controller-manager",)
+    assert build not in binaries.SANDBOX_BUILDS
+    assert build in binaries.ON_DEMAND_BUILDS

@@ -23,10 +23,11 @@ class Ec2Account:
     def __init__(self) -> None:
         self.instances: list[dict[str, Any]] = []
         self.calls = 0
+        self.filters: list[list[str]] = []
 
-    def launch(self, instance_id: str) -> None:
-        self.instances.append({"InstanceId": instance_id, "PrivateDnsName": NAME,
-                               "State": {"Name": "running"}})
+    def launch(self, instance_id: str, name: str = NAME, **extra: Any) -> None:
+        self.instances.append({"InstanceId": instance_id, "PrivateDnsName": name,
+                               "State": {"Name": "running"}, **extra})
 
     def terminate(self, instance_id: str) -> None:
         for instance in self.instances:
@@ -39,19 +40,33 @@ class Ec2Account:
 
     def paginate(self, Filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.calls += 1
-        (only,) = Filters
-        key = {"instance-id": "InstanceId", "private-dns-name": "PrivateDnsName"}[only["Name"]]
-        found = [i for i in self.instances if i[key] in only["Values"]]
+        self.filters.append(sorted(f["Name"] for f in Filters))
+        found = [i for i in self.instances if all(matches(i, f) for f in Filters)]
         return [{"Reservations": [{"Instances": found}]}]
 
 
-def directory(account: Ec2Account) -> InstanceDirectory:
-    return InstanceDirectory(account, ThreadPoolExecutor(1), batch_idle=0.0, batch_max_wait=0.0)
+def matches(instance: dict[str, Any], ec2_filter: dict[str, Any]) -> bool:
+    """One EC2 filter: any of its values (different filters are ANDed by the caller)."""
+    name, values = ec2_filter["Name"], ec2_filter["Values"]
+    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+    if name == "tag-key":
+        return bool(set(values) & tags.keys())
+    if name.startswith("tag:"):
+        return tags.get(name[4:]) in values
+    key = {"instance-id": "InstanceId", "private-dns-name": "PrivateDnsName",
+           "private-ip-address": "PrivateIpAddress"}[name]
+    return instance.get(key) in values
+
+
+def directory(account: Ec2Account, cluster: str = "") -> InstanceDirectory:
+    return InstanceDirectory(account, ThreadPoolExecutor(1), batch_idle=0.0, batch_max_wait=0.0,
+                             cluster=cluster)
 
 
 async def named(instances: InstanceDirectory) -> str | None:
-    found = await instances.find_by_private_dns([NAME])
-    return found.id if found else None
+    found = [r for r in await instances.find("private-dns-name", [NAME])
+             if r.state != "terminated"]
+    return found[0].id if found else None
 
 
 async def test_a_forgotten_name_is_looked_up_again() -> None:
@@ -66,7 +81,7 @@ async def test_a_forgotten_name_is_looked_up_again() -> None:
     assert await named(instances) == "i-old"
     assert account.calls == calls
     # ...and once its Node is gone, the name is asked for afresh.
-    instances.forget_name(NAME)
+    instances.forget_values("private-dns-name", [NAME])
     assert await named(instances) == "i-new"
 
 
@@ -74,7 +89,7 @@ async def test_an_instance_read_as_terminated_gives_its_name_up() -> None:
     account = Ec2Account()
     account.launch("i-old")
     instances = directory(account)
-    await instances.find_by_private_dns([NAME])
+    await instances.find("private-dns-name", [NAME])
     account.terminate("i-old")
     account.launch("i-new")
     old = await instances.get(InstanceId("i-old"), max_age=0)
@@ -86,8 +101,8 @@ async def test_a_name_only_a_terminated_instance_had_finds_nothing_alive() -> No
     account = Ec2Account()
     account.launch("i-old")
     account.terminate("i-old")
-    found = await directory(account).find_by_private_dns([NAME])
-    assert found is not None and found.state == "terminated"  # node_init refuses it
+    (found,) = await directory(account).find("private-dns-name", [NAME])
+    assert found.state == "terminated"  # node_init refuses it
 
 
 class Recorder:

@@ -43,8 +43,18 @@ def test_fewer_than_two_zones_is_refused() -> None:
         subnet_layout("c1", ["us-west-2a"])
 
 
-def test_bosh_vm_tags_carry_the_deployment_and_cluster_tag() -> None:
-    tags = bosh_vm_tags("c1", "worker", 4)
-    assert tags["Name"] == "worker/4"
-    assert tags["deployment"] == "c1"
-    assert tags[cluster_tag_key("c1")] == "owned"
+def test_bosh_vm_tags_are_every_tag_the_director_writes_plus_the_deployments() -> None:
+    vm_id = "3f2a6c1e-9b7d-4c5e-8f01-23456789abcd"
+    tags = bosh_vm_tags("c1", "worker", 4, vm_id, "2026-12-01T22:00:00Z")
+    assert tags == {
+        "Name": "worker/4",
+        "director": "sandbox-director",
+        "deployment": "c1",
+        "instance_group": "worker",
+        "job": "worker",
+        "index": "4",
+        "id": vm_id,
+        "name": f"worker/{vm_id}",
+        "created_at": "2026-12-01T22:00:00Z",
+        cluster_tag_key("c1"): "owned",
+    }

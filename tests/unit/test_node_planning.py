@@ -3,7 +3,18 @@ import pytest
 from k8s_aws.model.instance import InstanceId, InstanceRecord, InterfaceRecord
 from k8s_aws.nodes.initialize import NodeAddress, node_addresses, plan_initialization
 from k8s_aws.nodes.lifecycle import LifecycleAction, needs_instance_state, plan_lifecycle
-from k8s_aws.nodes.naming import ByInstanceId, ByPrivateDns, instance_lookup, private_dns_variants
+from k8s_aws.nodes.naming import (
+    Ambiguous,
+    Found,
+    Lookup,
+    Method,
+    NotFound,
+    choose,
+    instance_lookups,
+    node_ipv4s,
+    private_dns_variants,
+    refusal,
+)
 from k8s_aws.nodes.providerid import InvalidProviderId, format_provider_id, parse_provider_id
 
 INSTANCE = InstanceRecord(
@@ -46,12 +57,72 @@ def test_provider_id_round_trip() -> None:
     assert parse_provider_id(pid) == INSTANCE.id
 
 
-def test_lookup_prefers_provider_id_then_instance_id_name_then_dns() -> None:
-    assert instance_lookup("n", "aws:///z/i-12345678", "us-west-2") == ByInstanceId(
-        InstanceId("i-12345678")
+BOSH_UUID = "3f2a6c1e-9b7d-4c5e-8f01-23456789abcd"
+DNS = "ip-10-0-0-1.us-west-2.compute.internal"
+
+
+@pytest.mark.parametrize(
+    ("name", "provider_id", "ips", "expected"),
+    [
+        ("n", "aws:///z/i-12345678", ("10.0.0.1",),
+         [(Method.INSTANCE_ID, ("i-12345678",))]),
+        ("i-12345678", "", ("10.0.0.1",), [(Method.INSTANCE_ID, ("i-12345678",))]),
+        (f"{BOSH_UUID}.k8s", "", (), [(Method.BOSH_ID, (BOSH_UUID,))]),
+        (f"{BOSH_UUID}.k8s", "", ("10.0.0.1",),
+         [(Method.BOSH_ID, (BOSH_UUID,)), (Method.PRIVATE_IP, ("10.0.0.1",))]),
+        (DNS, "", (), [(Method.PRIVATE_DNS, (DNS,))]),
+        ("worker-3.corp.example", "", ("10.0.0.7", "10.0.0.8"), [
+            (Method.PRIVATE_DNS, ("worker-3.corp.example", "worker-3.us-west-2.compute.internal")),
+            (Method.PRIVATE_IP, ("10.0.0.7", "10.0.0.8")),
+        ]),
+        # Not a BOSH name: upper case, or another suffix, is looked up as a DNS name.
+        (f"{BOSH_UUID.upper()}.k8s", "", (), [
+            (Method.PRIVATE_DNS, (f"{BOSH_UUID.upper()}.k8s",
+                                  f"{BOSH_UUID.upper()}.us-west-2.compute.internal")),
+        ]),
+    ],
+)
+def test_names_are_classified_into_lookups_in_order(
+    name: str, provider_id: str, ips: tuple[str, ...], expected: list[tuple[Method, tuple[str, ...]]]
+) -> None:
+    lookups = instance_lookups(name, provider_id, "us-west-2", ips)
+    assert [(lookup.method, lookup.values) for lookup in lookups] == expected
+
+
+def test_node_ips_are_the_ipv4s_of_node_ip_then_internal_ips() -> None:
+    assert node_ipv4s("10.0.0.1,fd00::1", ["10.0.0.2", "10.0.0.1", "fd00::2"]) == (
+        "10.0.0.1", "10.0.0.2",
     )
-    assert instance_lookup("i-12345678", "", "us-west-2") == ByInstanceId(InstanceId("i-12345678"))
-    assert isinstance(instance_lookup("ip-10-0-0-1.x", "", "us-west-2"), ByPrivateDns)
+    assert node_ipv4s("", []) == ()
+    assert node_ipv4s("not-an-ip", ["10.0.0.3"]) == ("10.0.0.3",)
+
+
+def _record(instance_id: str, state: str = "running") -> InstanceRecord:
+    return InstanceRecord(id=InstanceId(instance_id), state=state, instance_type="m5.large",
+                          zone="us-west-2a")
+
+
+@pytest.mark.parametrize("method", [Method.BOSH_ID, Method.PRIVATE_DNS, Method.PRIVATE_IP])
+def test_a_name_matches_exactly_one_live_instance(method: Method) -> None:
+    lookup = Lookup(method, ("v",))
+    assert choose(lookup, []) is None
+    assert choose(lookup, [_record("i-1", "terminated"), _record("i-2", "shutting-down")]) is None
+    found = choose(lookup, [_record("i-1", "terminated"), _record("i-2", "stopped")])
+    assert isinstance(found, Found) and found.instance.id == "i-2"
+    both = choose(lookup, [_record("i-2"), _record("i-1", "pending"), _record("i-2")])
+    assert both == Ambiguous((InstanceId("i-1"), InstanceId("i-2")), lookup)
+
+
+def test_by_instance_id_any_state_is_returned_for_the_caller_to_judge() -> None:
+    found = choose(Lookup(Method.INSTANCE_ID, ("i-1",)), [_record("i-1", "terminated")])
+    assert isinstance(found, Found) and found.instance.state == "terminated"
+
+
+def test_lookups_say_what_they_tried() -> None:
+    assert Lookup(Method.BOSH_ID, (BOSH_UUID,)).describe() == f"BOSH director tag id={BOSH_UUID}"
+    assert Lookup(Method.PRIVATE_IP, ("10.0.0.1", "10.0.0.2")).describe() == (
+        "private IP 10.0.0.1 or 10.0.0.2"
+    )
 
 
 def test_us_east_1_accepts_both_dns_spellings() -> None:
@@ -77,6 +148,14 @@ def test_addresses_follow_device_index_then_public_then_dns() -> None:
         NodeAddress("Hostname", INSTANCE.private_dns),
         NodeAddress("ExternalDNS", INSTANCE.public_dns),
     )
+
+
+def test_hostname_is_the_nodes_own_name_and_private_dns_is_internal_dns() -> None:
+    addresses = node_addresses(INSTANCE, node_name=f"{BOSH_UUID}.k8s")
+    assert addresses[0] == NodeAddress("InternalIP", "10.0.32.4")
+    assert NodeAddress("Hostname", f"{BOSH_UUID}.k8s") in addresses
+    assert NodeAddress("InternalDNS", INSTANCE.private_dns) in addresses
+    assert NodeAddress("Hostname", INSTANCE.private_dns) not in addresses
 
 
 def test_ipv6_addresses_only_when_enabled() -> None:
@@ -125,3 +204,15 @@ def test_lifecycle_table(
 
 def test_only_not_ready_nodes_need_aws() -> None:
     assert needs_instance_state(False) and not needs_instance_state(True)
+
+
+def test_refusals_name_what_was_tried_or_the_instances() -> None:
+    by_id = Lookup(Method.INSTANCE_ID, ("i-1",))
+    reason, message = refusal("n", "us-west-2", Found(_record("i-1", "terminated"), by_id), 30)
+    assert reason == "InstanceNotFound" and "instance id i-1" in message and "30s" in message
+    tried = (Lookup(Method.BOSH_ID, (BOSH_UUID,)), Lookup(Method.PRIVATE_IP, ("10.0.0.1",)))
+    reason, message = refusal("n", "us-west-2", NotFound(tried), 30)
+    assert f"tag id={BOSH_UUID}; private IP 10.0.0.1" in message
+    both = Ambiguous((InstanceId("i-1"), InstanceId("i-2")), tried[0])
+    reason, message = refusal("n", "us-west-2", both, 30)
+    assert reason == "AmbiguousInstance" and "i-1, i-2" in message

@@ -11,6 +11,7 @@ import click
 from k8s_aws.cloud.errors import NotConfigured
 from k8s_aws.cloud.metadata import LocalInstance, read_local_instance
 from k8s_aws.cloud.session import AwsSettings
+from k8s_aws.host.resolver import SearchDirs
 from k8s_aws.support import logs
 from k8s_aws.volumes.csi.server import serve
 from k8s_aws.volumes.csi.settings import DRIVER_NAME, MODES, DriverSettings
@@ -54,32 +55,40 @@ def _tags(value: str) -> tuple[tuple[str, str], ...]:
 @click.option("--attach-timeout", type=click.FloatRange(1), default=120.0, show_default=True)
 @click.option("--modification-window", type=click.FloatRange(0), default=2.0,
               show_default=True, help="Seconds within which modifications of a volume merge.")
+@click.option("--device-by-id-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("/dev/disk/by-id"), show_default=True,
+              help="Where the node finds nvme-Amazon_Elastic_Block_Store_vol* links.")
+@click.option("--device-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("/dev"), show_default=True,
+              help="Where the node finds attached devices by name (xvdaa, sdf...).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 def csi_driver(*, endpoint: str, mode: str, driver_name: str, cluster_name: str, region: str,
                node_id: str, zone: str, extra_tags: str, call_log: Path | None,
-               attach_timeout: float, modification_window: float, log_level: str) -> None:
+               attach_timeout: float, modification_window: float, device_by_id_dir: Path,
+               device_dir: Path, log_level: str) -> None:
     """The EBS CSI driver (controller and node services over gRPC)."""
     socket_path = _socket_path(endpoint)
     tags = _tags(extra_tags)
     logs.configure(log_level)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
     local: LocalInstance | None = None
-    if not (region and zone and (node_id or mode == "controller")):
+    # The controller needs a region (and a default zone) now; the node service reads IMDS
+    # itself, retrying, and never exits for want of it.
+    if mode != "node" and not (region and zone):
         try:
             local = read_local_instance()
         except NotConfigured as exc:
             if not region:
                 raise click.ClickException(f"--region not set, and {exc}") from None
-            if mode != "controller" and not node_id:
-                raise click.ClickException(f"--node-id not set, and {exc}") from None
     settings = DriverSettings(
         socket_path=socket_path,
         mode=mode,
         driver_name=driver_name,
         cluster_name=cluster_name,
-        node_id=node_id or (local.instance_id if local else ""),
+        node_id=node_id,
         zone=zone or (local.zone if local else ""),
+        device_dirs=SearchDirs(by_id=device_by_id_dir, dev=device_dir),
         aws=AwsSettings(region=region or (local.region if local else ""), app_id=APP_ID),
         extra_tags=tags,
         call_log=call_log,

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from k8s_aws.cli.controller_manager import controller_manager
-from k8s_aws.cli.csi_driver import csi_driver
-from k8s_aws.cli.operator import bosh, iam_policy
-from k8s_aws.cli.plan import plan
-from k8s_aws.cli.sandbox import sandbox
 from k8s_aws.support import netguard
 
+# Each command's module is imported only when that command runs: the controller-manager
+# process then never loads the CSI driver's gRPC and protobuf stack, the sandbox's
+# cryptography or the planner's printers (about 25 MB of RSS; see docs/benchmarks.md).
+COMMANDS = {
+    "bosh": "k8s_aws.cli.operator:bosh",
+    "controller-manager": "k8s_aws.cli.controller_manager:controller_manager",
+    "csi-driver": "k8s_aws.cli.csi_driver:csi_driver",
+    "iam-policy": "k8s_aws.cli.operator:iam_policy",
+    "plan": "k8s_aws.cli.plan:plan",
+    "sandbox": "k8s_aws.cli.sandbox:sandbox",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported by name, on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="k8s-aws")
 def cli() -> None:
     """AWS integration for self-managed Kubernetes on EC2."""
-
-
-cli.add_command(bosh)
-cli.add_command(controller_manager)
-cli.add_command(iam_policy)
-cli.add_command(plan)
-cli.add_command(csi_driver)
-cli.add_command(sandbox)
 
 
 def main() -> None:

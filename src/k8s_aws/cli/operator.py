@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
+import yaml
 
 from k8s_aws.cloud.operations import FEATURES
 from k8s_aws.ops import bosh as bosh_config
@@ -48,8 +50,12 @@ def bosh() -> None:
 @click.option("--single-profile", is_flag=True,
               help="The release's simple layout: the profile on the kubelet extension.")
 def cloud_config(profile: str, worker_profile: str, single_profile: bool) -> None:
-    """Print vm_extensions for control and worker VMs."""
-    click.echo(bosh_config.cloud_config(profile, worker_profile, single_profile), nl=False)
+    """Print an ops file for your cloud config: vm_extensions for control and kubelet VMs."""
+    try:
+        text = bosh_config.cloud_config(profile, worker_profile, single_profile)
+    except PolicyInputError as exc:
+        _fail(exc)
+    click.echo(text, nl=False)
 
 
 @bosh.command("ops-file")
@@ -58,10 +64,30 @@ def cloud_config(profile: str, worker_profile: str, single_profile: bool) -> Non
               help="Cluster tag value on the deployment: shared or owned.")
 @click.option("--single-profile", is_flag=True,
               help="Matches `cloud-config --single-profile`: no control extension.")
-def ops_file(cluster_name: str, tag_value: str, single_profile: bool) -> None:
-    """Print an ops file: external cloud provider and the deployment's cluster tag."""
+@click.option("--control-group", default=bosh_config.DEFAULT_CONTROL_GROUP, show_default=True,
+              help="Instance group running the control job (`k8s` in tinynetes, labernetes, "
+                   "mirrornetes).")
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your deployment manifest: the ops file is checked against its topology.")
+def ops_file(cluster_name: str, tag_value: str, single_profile: bool, control_group: str,
+             manifest_path: Path | None) -> None:
+    """Print an ops file: external cloud provider, cluster name, the API server's kubelet
+    address order and the deployment's cluster tag."""
     try:
-        text = bosh_config.ops_file(cluster_name, tag_value, single_profile)
+        manifest = _manifest(manifest_path) if manifest_path else None
+        text = bosh_config.ops_file(cluster_name, tag_value, single_profile, control_group,
+                                    manifest)
     except PolicyInputError as exc:
         _fail(exc)
     click.echo(text, nl=False)
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyInputError(f"--manifest {path}: cannot read it as YAML: "
+                               f"{str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise PolicyInputError(f"--manifest {path}: not a deployment manifest (a YAML map)")
+    return data

@@ -9,6 +9,7 @@ import click
 
 from k8s_aws.sandbox import binaries
 from k8s_aws.sandbox.control import down, status
+from k8s_aws.sandbox.layout import NODE_NAMING
 from k8s_aws.sandbox.up import SandboxError, SandboxOptions, summary, up
 from k8s_aws.support.deadline import DeadlineExceeded
 
@@ -40,9 +41,13 @@ def sandbox() -> None:
               help="Start no k8s-aws controller (to run one by hand).")
 @click.option("--iam-enforcement", is_flag=True,
               help="Have the emulator enforce IAM: controllers hold only the generated policy.")
+@click.option("--node-naming", type=click.Choice(NODE_NAMING), default=NODE_NAMING[0],
+              show_default=True,
+              help="bosh: the BOSH release's <instance id>.k8s Nodes, control VM included; "
+                   "private-dns: worker Nodes named by private DNS, with their node IP.")
 def up_command(
     nodes: int, directory: Path, region: str, cluster_name: str, ready_timeout: float,
-    without_controllers: bool, iam_enforcement: bool,
+    without_controllers: bool, iam_enforcement: bool, node_naming: str,
 ) -> None:
     """Build what is missing, start everything, return once all nodes are Ready."""
     if not re.match(CLUSTER_NAME_PATTERN, cluster_name):
@@ -52,7 +57,7 @@ def up_command(
     options = SandboxOptions(
         dir=directory, nodes=nodes, region=region, cluster=cluster_name,
         ready_timeout=ready_timeout, controllers=not without_controllers,
-        iam_enforcement=iam_enforcement,
+        iam_enforcement=iam_enforcement, node_naming=node_naming,
     )
     try:
         state = up(options)

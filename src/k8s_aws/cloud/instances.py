@@ -1,16 +1,19 @@
 """EC2 instances for the node controllers: batched, cached reads of DescribeInstances.
 
 Lookups by id go through a batcher (ids filtered with `instance-id`, so an unknown id is
-simply absent instead of failing the whole call with InvalidInstanceID.NotFound); records
-are cached for `ttl`, so a node that does not change costs no call. Lifecycle checks ask for
-fresh state, still batched.
+simply absent instead of failing the whole call with InvalidInstanceID.NotFound); lookups by
+any other filter (private DNS name, a tag, private IP) go through one batcher per filter and
+are limited to the cluster's instances (EC2 ANDs different filters), so a fleet costs one call
+per filter and 200 values. Records are cached for `ttl`, and a value once matched is mapped to
+its instances, so a node that does not change costs no call. Lifecycle checks ask for fresh
+state, still batched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +24,19 @@ from k8s_aws.support.expiring import ExpiringCache
 
 # EC2 accepts at most 200 values per filter.
 MAX_FILTER_VALUES = 200
+CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+
+
+def values_for(filter_name: str) -> Callable[[InstanceRecord], tuple[str, ...]]:
+    """What a record holds for an EC2 filter, to tell which requested value it matched."""
+    if filter_name.startswith("tag:"):
+        key = filter_name[len("tag:"):]
+        return lambda r: tuple(v for k, v in r.tags if k == key)
+    if filter_name == "private-dns-name":
+        return lambda r: (r.private_dns,)
+    if filter_name == "private-ip-address":
+        return lambda r: tuple(ip for i in r.interfaces for ip in i.private_ipv4s)
+    raise ValueError(f"no lookup by EC2 filter {filter_name!r}")
 
 
 def instance_record(raw: dict[str, Any]) -> InstanceRecord:
@@ -68,20 +84,26 @@ class InstanceDirectory:
         ttl: float = 300.0,
         batch_idle: float = 0.1,
         batch_max_wait: float = 1.0,
+        cluster: str = "",
     ) -> None:
+        """`cluster`: lookups other than by id find only instances carrying its cluster tag
+        (any value); empty means any instance of the account and region."""
         self._ec2 = ec2
         self._executor = executor
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
         self._fetched_at: dict[InstanceId, float] = {}
-        self._dns_to_id: dict[str, InstanceId] = {}
+        # (filter, value) -> the ids of the not-terminated instances it matched when read.
+        self._matches: dict[tuple[str, str], tuple[InstanceId, ...]] = {}
+        self._cluster_filter = (
+            [{"Name": "tag-key", "Values": [CLUSTER_TAG_PREFIX + cluster]}] if cluster else []
+        )
+        self._batch = (batch_idle, batch_max_wait)
         self._zone_ids: dict[str, str] | None = None
         self._zone_lock = asyncio.Lock()
         self._by_id: Batcher[InstanceId, InstanceRecord] = Batcher(
             self._describe_ids, MAX_FILTER_VALUES, batch_idle, batch_max_wait
         )
-        self._by_dns: Batcher[str, InstanceRecord] = Batcher(
-            self._describe_dns, MAX_FILTER_VALUES, batch_idle, batch_max_wait
-        )
+        self._by_filter: dict[str, Batcher[str, tuple[InstanceRecord, ...]]] = {}
 
     async def _call(self, operation: str, **params: Any) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
@@ -93,35 +115,54 @@ class InstanceDirectory:
         except Exception as exc:
             raise translate(exc, "ec2", "DescribeInstances") from exc
 
-    async def _describe(self, filter_name: str, values: list[str]) -> list[InstanceRecord]:
-        raw = await self._call(
-            "describe_instances", Filters=[{"Name": filter_name, "Values": values}]
-        )
+    async def _describe(
+        self, filters: list[dict[str, Any]]
+    ) -> list[InstanceRecord]:
+        raw = await self._call("describe_instances", Filters=filters)
         records = [instance_record(r) for r in raw]
         now = time.monotonic()
         for record in records:
             self._cache.put(record.id, record)
             self._fetched_at[record.id] = now
-            if not record.private_dns:
-                continue
-            if record.state != "terminated":
-                self._dns_to_id[record.private_dns] = record.id
-            elif self._dns_to_id.get(record.private_dns) == record.id:
-                # AWS hands a terminated instance's private IP, hence its name, to a later
-                # instance: the name must be looked up afresh, not mapped to the dead one.
-                del self._dns_to_id[record.private_dns]
+        self._drop_terminated({r.id for r in records if r.state == "terminated"})
         return records
 
-    async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
-        return {r.id: r for r in await self._describe("instance-id", list(ids))}
+    def _drop_terminated(self, dead: set[InstanceId]) -> None:
+        """AWS hands a terminated instance's private IP, hence its DNS name, to a later
+        instance, and BOSH gives a recreated VM its old `id` tag: a value must be looked up
+        afresh, not mapped to the dead instance."""
+        if not dead:
+            return
+        for key, ids in list(self._matches.items()):
+            if dead & set(ids):
+                kept = tuple(i for i in ids if i not in dead)
+                if kept:
+                    self._matches[key] = kept
+                else:
+                    del self._matches[key]
 
-    async def _describe_dns(self, names: list[str]) -> dict[str, InstanceRecord]:
-        found: dict[str, InstanceRecord] = {}
-        for record in await self._describe("private-dns-name", names):
-            # A terminated instance may share a reused name with a live one: prefer the live.
-            if record.private_dns not in found or record.state != "terminated":
-                found[record.private_dns] = record
-        return found
+    async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
+        filters = [{"Name": "instance-id", "Values": list(ids)}]
+        return {r.id: r for r in await self._describe(filters)}
+
+    def _batcher(self, filter_name: str) -> Batcher[str, tuple[InstanceRecord, ...]]:
+        if filter_name not in self._by_filter:
+            held_by = values_for(filter_name)
+
+            async def fetch(values: list[str]) -> dict[str, tuple[InstanceRecord, ...]]:
+                filters = [{"Name": filter_name, "Values": values}, *self._cluster_filter]
+                found: dict[str, list[InstanceRecord]] = {}
+                for record in await self._describe(filters):
+                    for value in set(held_by(record)) & set(values):
+                        found.setdefault(value, []).append(record)
+                for value, records in found.items():
+                    live = tuple(r.id for r in records if r.state != "terminated")
+                    if live:
+                        self._matches[(filter_name, value)] = live
+                return {value: tuple(records) for value, records in found.items()}
+
+            self._by_filter[filter_name] = Batcher(fetch, MAX_FILTER_VALUES, *self._batch)
+        return self._by_filter[filter_name]
 
     def _cached(self, instance_id: InstanceId, max_age: float | None) -> InstanceRecord | None:
         record = self._cache.get(instance_id)
@@ -145,22 +186,27 @@ class InstanceDirectory:
         self._cache.drop(InstanceId(instance_id))
         self._fetched_at.pop(InstanceId(instance_id), None)
 
-    def forget_name(self, private_dns: str) -> None:
-        """Drop a name's mapping (when its Node goes): the next instance with that name is
-        another one."""
-        self._dns_to_id.pop(private_dns, None)
+    def forget_values(self, filter_name: str, values: Sequence[str]) -> None:
+        """Drop what these values were matched to (when their Node goes): the next instance
+        with that name is another one."""
+        for value in values:
+            self._matches.pop((filter_name, value), None)
 
-    async def find_by_private_dns(
-        self, names: Iterable[str], max_age: float | None = None
-    ) -> InstanceRecord | None:
-        names = list(names)
-        for name in names:
-            known = self._dns_to_id.get(name)
-            cached = self._cached(known, max_age) if known else None
-            if cached is not None:  # mapped names are never a terminated instance's
-                return cached
-        results = await asyncio.gather(*(self._by_dns.get(n) for n in names))
-        return next((r for r in results if r is not None), None)
+    async def find(
+        self, filter_name: str, values: Sequence[str], max_age: float | None = None
+    ) -> tuple[InstanceRecord, ...]:
+        """The cluster's instances matching any of `values` by an EC2 filter (terminated
+        ones included: the caller decides). A value already matched to one instance answers
+        from cache; one matched to several is read again (the mistake may have been fixed)."""
+        for value in values:
+            ids = self._matches.get((filter_name, value), ())
+            cached = self._cached(ids[0], max_age) if len(ids) == 1 else None
+            if cached is not None:
+                return (cached,)
+        batcher = self._batcher(filter_name)
+        results = await asyncio.gather(*(batcher.get(v) for v in values))
+        unique = {r.id: r for records in results if records for r in records}
+        return tuple(unique.values())
 
     async def zone_id(self, zone: str) -> str | None:
         """Zone name -> zone id (`usw2-az1`), read once: the mapping never changes."""

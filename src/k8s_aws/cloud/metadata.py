@@ -59,3 +59,33 @@ def read_local_instance(timeout: float = 1.0, attempts: int = 2) -> LocalInstanc
         raise NotConfigured(
             f"not on EC2 or the instance metadata service is unreachable ({type(exc).__name__})"
         ) from None
+
+
+@dataclass(frozen=True)
+class NodeMetadata:
+    """What the node service needs about its instance: identity, placement, and what counts
+    against its attachment limit (its instance type and network interfaces)."""
+
+    instance_id: str
+    region: str
+    zone: str
+    instance_type: str
+    interfaces: int
+
+
+def read_node_metadata(timeout: float = 1.0, attempts: int = 1) -> NodeMetadata:
+    """From IMDS only (the node holds no EC2 credentials), or NotConfigured."""
+    reader = _MetadataReader(timeout, attempts)
+    try:
+        macs = reader.read("/latest/meta-data/network/interfaces/macs/")
+        return NodeMetadata(
+            instance_id=reader.read("/latest/meta-data/instance-id"),
+            region=reader.read("/latest/meta-data/placement/region"),
+            zone=reader.read("/latest/meta-data/placement/availability-zone"),
+            instance_type=reader.read("/latest/meta-data/instance-type"),
+            interfaces=len([m for m in macs.split() if m.strip("/")]),
+        )
+    except Exception as exc:
+        raise NotConfigured(
+            f"the instance metadata service is unreachable ({type(exc).__name__})"
+        ) from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
@@ -23,6 +24,25 @@ OVERRIDE_SERVICES = {
     "iam": ("iam",),
     "kms": ("kms",),
 }
+
+
+# One botocore data loader per process: it holds the parsed service models (EC2's alone is
+# about 23 MB), and each botocore session would otherwise load and keep its own copy.
+_SHARED_LOADER: list[Any] = []
+
+
+def shared_botocore_session() -> botocore.session.Session:
+    """A new botocore session whose data loader (and so its model cache) is shared."""
+    session = botocore.session.get_session()
+    if _SHARED_LOADER:
+        session.register_component("data_loader", _SHARED_LOADER[0])
+    else:
+        _SHARED_LOADER.append(session.get_component("data_loader"))
+    return session
+
+
+def new_session(region: str) -> boto3.session.Session:
+    return boto3.session.Session(region_name=region, botocore_session=shared_botocore_session())
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,7 @@ class AwsClients:
     def __init__(self, settings: AwsSettings, recorder: CallRecorder | None = None) -> None:
         self.settings = settings
         self._recorder = recorder
-        self._session = boto3.session.Session(region_name=settings.region)
+        self._session = new_session(settings.region)
         if settings.role_arn:
             self._session = self._assume_role_session(settings)
         self._clients: dict[str, Any] = {}
@@ -60,7 +80,7 @@ class AwsClients:
 
     @staticmethod
     def _assume_role_session(settings: AwsSettings) -> boto3.session.Session:
-        base = boto3.session.Session(region_name=settings.region)
+        base = new_session(settings.region)
         extra: dict[str, Any] = {"RoleSessionName": settings.app_id}
         if settings.source_arn:
             extra["SourceArn"] = settings.source_arn
@@ -75,7 +95,7 @@ class AwsClients:
         credentials = DeferredRefreshableCredentials(
             method="assume-role", refresh_using=fetcher.fetch_credentials
         )
-        botocore_session = cast(Any, base)._session.__class__()
+        botocore_session: Any = shared_botocore_session()
         botocore_session._credentials = credentials  # botocore's way to inject credentials
         return boto3.session.Session(region_name=settings.region, botocore_session=botocore_session)
 

@@ -19,7 +19,7 @@ from k8s_aws.cloud.nlb_observer import NetworkLoadBalancerReader
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.health import health_app, start_health_server
-from k8s_aws.controllers.node_init import NodeInitController
+from k8s_aws.controllers.node_init import NodeInitController, name_lookups
 from k8s_aws.controllers.node_lifecycle import NodeLifecycleController
 from k8s_aws.controllers.service import ServiceController
 from k8s_aws.controllers.settings import ControllerManagerSettings
@@ -28,7 +28,7 @@ from k8s_aws.kube.client import ApiClient, api_client, node_lister
 from k8s_aws.kube.events import EventRecorder
 from k8s_aws.kube.informer import Informer, Obj
 from k8s_aws.kube.leader import LeaderElector
-from k8s_aws.kube.nodes import NodeWriter
+from k8s_aws.kube.nodes import NodeView, NodeWriter
 from k8s_aws.kube.services import ServiceWriter, service_lister
 from k8s_aws.loadbalancer.service_plan import PlannerSettings
 
@@ -51,15 +51,18 @@ class _NodeEvents:
 
 
 class _DeletedNodeNames:
-    """A deleted Node's name (its private DNS name) may come back on another instance: AWS
-    reuses a terminated VM's IP, and BOSH recreates VMs with their static IPs."""
+    """A deleted Node's name may come back on another instance: AWS reuses a terminated VM's
+    IP (its private DNS name), and BOSH recreates VMs with their static IPs and `id` tags."""
 
-    def __init__(self, directory: InstanceDirectory) -> None:
+    def __init__(self, directory: InstanceDirectory, region: str) -> None:
         self._directory = directory
+        self._region = region
 
     def on_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
         if new is None:
-            self._directory.forget_name(key)
+            gone = NodeView.of(old) if old is not None else NodeView.of({"metadata": {"name": key}})
+            for lookup in name_lookups(gone, self._region):
+                self._directory.forget_values(lookup.method.value, lookup.values)
 
 
 class ControllerManager:
@@ -100,10 +103,12 @@ class ControllerManager:
         self.leading.set(1)
         self.is_leader = True
         log.info("leading: starting controllers %s", ", ".join(sorted(s.controllers)))
-        directory = InstanceDirectory(self.aws.client("ec2"), self._executor)
+        directory = InstanceDirectory(
+            self.aws.client("ec2"), self._executor, cluster=s.cluster_name
+        )
         writer = NodeWriter(api)
         events = EventRecorder(api, COMPONENT)
-        handlers: list[NodeEventHandler] = [_DeletedNodeNames(directory)]
+        handlers: list[NodeEventHandler] = [_DeletedNodeNames(directory, s.region)]
         controllers: list[Controller] = []
         tasks: list[asyncio.Task[None]] = []
 

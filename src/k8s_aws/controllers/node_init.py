@@ -12,9 +12,19 @@ from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
 from k8s_aws.kube.informer import Obj
 from k8s_aws.kube.nodes import NodeView, NodeWriter
-from k8s_aws.model.instance import InstanceRecord
+from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.nodes.initialize import UNINITIALIZED_TAINT, plan_initialization
-from k8s_aws.nodes.naming import ByInstanceId, instance_lookup
+from k8s_aws.nodes.naming import (
+    Found,
+    Lookup,
+    Match,
+    Method,
+    NotFound,
+    choose,
+    instance_lookups,
+    node_ipv4s,
+    refusal,
+)
 from k8s_aws.nodes.providerid import InvalidProviderId
 from k8s_aws.support.workqueue import WorkQueue
 
@@ -22,14 +32,39 @@ log = logging.getLogger(__name__)
 NOT_FOUND_RETRY = 30.0
 
 
+def lookups_for(node: NodeView, region: str) -> tuple[Lookup, ...]:
+    ips = node_ipv4s(node.provided_node_ip, node.internal_ips)
+    return instance_lookups(node.name, node.provider_id, region, ips)
+
+
+def name_lookups(node: NodeView, region: str) -> tuple[Lookup, ...]:
+    """What a Node's name and IPs may have been matched by, whatever its providerID: what
+    to forget when the Node goes."""
+    ips = node_ipv4s(node.provided_node_ip, node.internal_ips)
+    lookups = instance_lookups(node.name, "", region, ips)
+    return tuple(lookup for lookup in lookups if lookup.method is not Method.INSTANCE_ID)
+
+
+async def _records(
+    directory: InstanceDirectory, lookup: Lookup, max_age: float | None
+) -> tuple[InstanceRecord, ...]:
+    if lookup.method is Method.INSTANCE_ID:
+        record = await directory.get(InstanceId(lookup.values[0]), max_age=max_age)
+        return (record,) if record else ()
+    return await directory.find(lookup.method.value, lookup.values, max_age=max_age)
+
+
 async def find_instance(
     directory: InstanceDirectory, node: NodeView, region: str, max_age: float | None = None
-) -> InstanceRecord | None:
-    """The node's instance: by providerID or `i-` name, else by private DNS name."""
-    lookup = instance_lookup(node.name, node.provider_id, region)
-    if isinstance(lookup, ByInstanceId):
-        return await directory.get(lookup.instance_id, max_age=max_age)
-    return await directory.find_by_private_dns(lookup.names, max_age=max_age)
+) -> Match:
+    """The node's instance by the first lookup that finds any (see nodes.naming)."""
+    tried: list[Lookup] = []
+    for lookup in lookups_for(node, region):
+        chosen = choose(lookup, await _records(directory, lookup, max_age))
+        if chosen is not None:
+            return chosen
+        tried.append(lookup)
+    return NotFound(tuple(tried))
 
 
 async def prefetch(
@@ -82,24 +117,23 @@ class NodeInitController:
             return None
         ref = ObjectRef.of(raw, "Node")
         try:
-            instance = await find_instance(self._directory, node, self._region)
+            match = await find_instance(self._directory, node, self._region)
         except InvalidProviderId as exc:
             await self._events.record(ref, "Warning", "InvalidProviderID", str(exc))
             return None
         except Denied as exc:
             await self._events.record(ref, "Warning", "PermissionDenied", str(exc))
             raise
-        if instance is not None and instance.state == "terminated":
-            instance = None  # a dead instance must never lend a new Node its identity
-        if instance is None:
-            await self._events.record(
-                ref, "Warning", "InstanceNotFound",
-                f"no EC2 instance found for node {node.name} (by providerID, instance id or "
-                f"private DNS name in {self._region}); retrying in {NOT_FOUND_RETRY:.0f}s",
-            )
+        # A dead instance must never lend a new Node its identity.
+        if not isinstance(match, Found) or match.instance.state == "terminated":
+            reason, message = refusal(node.name, self._region, match, NOT_FOUND_RETRY)
+            await self._events.record(ref, "Warning", reason, message)
             return RequeueAfter(NOT_FOUND_RETRY)
+        instance = match.instance
         zone_id = await self._directory.zone_id(instance.zone)
-        plan = plan_initialization(instance, self._region, zone_id, self._ip_families)
+        plan = plan_initialization(
+            instance, self._region, zone_id, self._ip_families, node_name=node.name
+        )
         # Addresses first, then the taint goes: a node is schedulable only once complete.
         updated = await self._writer.set_addresses(
             node, [{"type": a.type, "address": a.address} for a in plan.addresses]

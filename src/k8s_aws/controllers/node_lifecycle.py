@@ -22,7 +22,7 @@ from k8s_aws.nodes.lifecycle import (
     needs_instance_state,
     plan_lifecycle,
 )
-from k8s_aws.nodes.naming import ByInstanceId, instance_lookup
+from k8s_aws.nodes.naming import Found, Method, NotFound
 from k8s_aws.support.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -82,15 +82,18 @@ class NodeLifecycleController:
             return None
         state: str | None = None
         if needs_instance_state(node.ready):
-            lookup = instance_lookup(node.name, node.provider_id, self._region)
             # Fresh enough if the sweep just read it; otherwise read it now.
-            instance = await find_instance(
+            match = await find_instance(
                 self._directory, node, self._region, max_age=self.monitor_period
             )
-            if instance is None and not isinstance(lookup, ByInstanceId):
-                # Not found by private DNS name proves nothing (custom DHCP domains): keep it.
+            by_id = isinstance(match, NotFound) and [t.method for t in match.tried] == [
+                Method.INSTANCE_ID
+            ]
+            if not isinstance(match, Found) and not by_id:
+                # Not found by a name or IP proves nothing (custom DHCP domains, a tag
+                # removed), nor do several matches: keep the Node.
                 return None
-            state = instance.state if instance else None
+            state = match.instance.state if isinstance(match, Found) else None
         action = plan_lifecycle(node.ready, node.has_taint(SHUTDOWN_TAINT), state)
         ref = ObjectRef.of(raw, "Node")
         if action is LifecycleAction.DELETE_NODE:

@@ -12,6 +12,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from k8s_aws.kube.errors import translate
 
 MERGE_PATCH = "application/merge-patch+json"
+PROVIDED_NODE_IP = "alpha.kubernetes.io/provided-node-ip"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class NodeView:
     taints: tuple[dict[str, Any], ...]
     ready: bool
     deleting: bool
+    # What the kubelet says of its IPs: its --node-ip, and any InternalIP already set.
+    provided_node_ip: str = ""
+    internal_ips: tuple[str, ...] = ()
 
     def has_taint(self, key: str) -> bool:
         return any(t.get("key") == key for t in self.taints)
@@ -44,6 +48,11 @@ class NodeView:
             taints=tuple(spec.get("taints") or ()),
             ready=ready,
             deleting="deletionTimestamp" in meta,
+            provided_node_ip=(meta.get("annotations") or {}).get(PROVIDED_NODE_IP, ""),
+            internal_ips=tuple(
+                a.get("address", "") for a in status.get("addresses") or ()
+                if a.get("type") == "InternalIP"
+            ),
         )
 
 

@@ -31,10 +31,13 @@ class NodeInitialization:
 
 
 def node_addresses(
-    instance: InstanceRecord, ip_families: tuple[str, ...] = ("ipv4",)
+    instance: InstanceRecord, ip_families: tuple[str, ...] = ("ipv4",), node_name: str = ""
 ) -> tuple[NodeAddress, ...]:
     """InternalIP for every private IPv4 of each interface by device index (primary first),
-    IPv6 as InternalIP when enabled, then ExternalIP, InternalDNS, Hostname, ExternalDNS."""
+    IPv6 as InternalIP when enabled, then ExternalIP, InternalDNS (the private DNS name),
+    Hostname, ExternalDNS. Hostname is the Node's own name, which the kubelet's serving
+    certificate covers (the BOSH release's `<id>.k8s`); the private DNS name only when the
+    Node has no name to give (never, for a real Node)."""
     addresses: list[NodeAddress] = []
     interfaces = sorted(instance.interfaces, key=lambda i: i.device_index)
     for family in ip_families:
@@ -45,7 +48,8 @@ def node_addresses(
         addresses.append(NodeAddress("ExternalIP", instance.public_ipv4))
     if instance.private_dns:
         addresses.append(NodeAddress("InternalDNS", instance.private_dns))
-        addresses.append(NodeAddress("Hostname", instance.private_dns))
+    if node_name or instance.private_dns:
+        addresses.append(NodeAddress("Hostname", node_name or instance.private_dns))
     if instance.public_dns:
         addresses.append(NodeAddress("ExternalDNS", instance.public_dns))
     return tuple(dict.fromkeys(addresses))
@@ -70,9 +74,10 @@ def plan_initialization(
     region: str,
     zone_id: str | None,
     ip_families: tuple[str, ...] = ("ipv4",),
+    node_name: str = "",
 ) -> NodeInitialization:
     return NodeInitialization(
         provider_id=format_provider_id(instance.zone, instance.id),
         labels=node_labels(instance, region, zone_id),
-        addresses=node_addresses(instance, ip_families),
+        addresses=node_addresses(instance, ip_families, node_name),
     )

@@ -1,12 +1,18 @@
-"""BOSH configuration for the Kubernetes release on AWS, generated (pure YAML text).
+"""BOSH files for the Kubernetes release on AWS, generated (pure YAML text): an ops file for
+the deployment and one for the cloud config.
 
-The cluster tag's key contains the cluster name, which makes it awkward to merge by hand:
-generate it. Deployment tags land on every VM *and* persistent disk BOSH manages, so they
-default to `shared`: k8s-aws never changes or deletes a resource on the cluster tag alone.
+Checked against the release's job specs: only properties the target job declares are set
+(the kubelet job declares no `cloud-provider.*`: it gets the type from the control job's
+`cloud-provider` link). The cluster tag's key contains the cluster name, which makes it
+awkward to merge by hand. Deployment tags land on every VM *and* persistent disk BOSH
+manages, so they default to `shared`: k8s-aws never changes or deletes a resource on the
+cluster tag alone. Every string is written so YAML 1.1 (BOSH's gopkg.in/yaml.v2) reads it as a
+string: a cluster named `n` or `yes` would otherwise become a boolean.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -15,15 +21,43 @@ from k8s_aws.ops.iam_policy import CLUSTER_NAME_RE, PolicyInputError, tag_key
 
 DEFAULT_PROFILE = "kubernetes-cloud-provider"
 CONTROL_EXTENSION = "k8s-aws-control"
-WORKER_EXTENSION = "kubelet"  # the release's example manifests attach it to kubelet groups
+WORKER_EXTENSION = "kubelet"  # the release's manifests attach it to every kubelet group
 TAG_VALUES = ("shared", "owned")
-CONTROL_GROUP = "control"
-NODE_GROUP = "node"
+DEFAULT_CONTROL_GROUP = "control"  # hugernetes, prodernetes; the single-group ones use `k8s`
+# The API server reaches kubelets by the first of these a Node has: the kubelet's serving
+# certificate covers its IP and the node name (Hostname), not the private DNS name.
+KUBELET_ADDRESS_TYPES = "InternalIP,Hostname"
+PROFILE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Plain scalars gopkg.in/yaml.v2 resolves to something other than a string.
+_YAML11_NOT_STRINGS = re.compile(
+    r"^(?:y|n|yes|no|true|false|on|off|null|~|)$|^[-+]?(?:[0-9][0-9_]*)?\.?[0-9][0-9_:.eE+-]*$"
+    r"|^0[xob]|^[-+]?\.(?:inf|nan)$",
+    re.IGNORECASE,
+)
+
+
+class _Yaml11SafeDumper(yaml.SafeDumper):
+    """Quotes every string YAML 1.1 would read as a boolean, null or number."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "'" if _YAML11_NOT_STRINGS.match(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Yaml11SafeDumper.add_representer(str, _represent_str)
 
 
 def _dump(data: Any, header: str) -> str:
     comment = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
-    return comment + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    body = yaml.dump(data, Dumper=_Yaml11SafeDumper, sort_keys=False, default_flow_style=False)
+    return comment + body
+
+
+def _escape(key: str) -> str:
+    """A map key as one go-patch path token (`~` is `~0`, `/` is `~1`, `:` is `~7`)."""
+    return key.replace("~", "~0").replace("/", "~1").replace(":", "~7")
 
 
 def _metadata_options() -> dict[str, Any]:
@@ -31,80 +65,142 @@ def _metadata_options() -> dict[str, Any]:
     return {"http_tokens": "required", "http_put_response_hop_limit": 1}
 
 
+def check_profile(flag: str, name: str) -> None:
+    if not PROFILE_NAME_RE.match(name):
+        raise PolicyInputError(
+            f"{flag} {name!r} is not an instance profile name: 1-128 of letters, digits "
+            "and +=,.@_-"
+        )
+
+
 def cloud_config(
     profile: str = DEFAULT_PROFILE, worker_profile: str = "", single_profile: bool = False
 ) -> str:
-    """vm_extensions for the cloud config: the controllers' profile on control VMs only."""
-    if single_profile:
-        extensions = [{
-            "name": WORKER_EXTENSION,
-            "cloud_properties": {"iam_instance_profile": profile,
-                                 "metadata_options": _metadata_options()},
-        }]
-        header = (
-            "k8s-aws: vm_extensions, the release's simple layout (one profile on every\n"
-            "kubelet VM). Any pod on host network there can use the controllers' credentials."
-        )
-        return _dump({"vm_extensions": extensions}, header)
-    worker: dict[str, Any] = {"metadata_options": _metadata_options()}
+    """An ops file for the operator's cloud config, merged into its vm_extensions."""
+    check_profile("--profile", profile)
     if worker_profile:
-        worker["iam_instance_profile"] = worker_profile
-    extensions = [
-        {
-            "name": CONTROL_EXTENSION,
-            "cloud_properties": {"iam_instance_profile": profile,
-                                 "metadata_options": _metadata_options()},
-        },
-        {"name": WORKER_EXTENSION, "cloud_properties": worker},
+        check_profile("--worker-profile", worker_profile)
+    kubelet = f"/vm_extensions?/name={WORKER_EXTENSION}/cloud_properties?"
+    ops: list[dict[str, Any]] = [
+        {"type": "replace", "path": f"{kubelet}/metadata_options",
+         "value": _metadata_options()},
     ]
+    if single_profile or worker_profile:
+        ops.append({"type": "replace", "path": f"{kubelet}/iam_instance_profile",
+                    "value": profile if single_profile else worker_profile})
+    else:
+        ops.append({"type": "remove",
+                    "path": f"/vm_extensions/name={WORKER_EXTENSION}?/cloud_properties"
+                            "/iam_instance_profile"})
+    if not single_profile:
+        ops.insert(0, {
+            "type": "replace", "path": f"/vm_extensions?/name={CONTROL_EXTENSION}?",
+            "value": {"name": CONTROL_EXTENSION, "cloud_properties": {
+                "iam_instance_profile": profile, "metadata_options": _metadata_options()}},
+        })
+    if single_profile:
+        roles = (f"{WORKER_EXTENSION} (every kubelet VM) gets the controllers' profile\n"
+                 f"{profile}: any pod on host network there can use its credentials.")
+    else:
+        worker = f"the read-only profile {worker_profile}" if worker_profile else (
+            "no profile (one it had is removed)")
+        roles = (f"{CONTROL_EXTENSION} gives control VMs the controllers' profile {profile}\n"
+                 "(they run there on the host network, so one IMDS hop is enough); "
+                 f"{WORKER_EXTENSION} gives\nevery kubelet VM {worker}.")
     header = (
-        f"k8s-aws: vm_extensions. {CONTROL_EXTENSION} gives control VMs the controllers'\n"
-        "profile (the controllers run there on the host network, so one IMDS hop is enough);\n"
-        f"{WORKER_EXTENSION} gives worker VMs {'a read-only' if worker_profile else 'no'} "
-        "profile. IMDSv2 is required everywhere."
+        "k8s-aws: an ops file for your cloud config (bosh update-cloud-config CLOUD.yml -o\n"
+        "THIS.yml). It merges into the `kubelet` vm_extension that the release's\n"
+        "manifests/cloud-config/k8s.yml already defines (a second `kubelet` would make the\n"
+        "director refuse: Duplicate vm extension name), or adds it, keeping its other\n"
+        f"cloud_properties. {roles}\n"
+        "IMDSv2 is required everywhere, with one hop."
     )
-    return _dump({"vm_extensions": extensions}, header)
+    return _dump(ops, header)
 
 
-def _escape(key: str) -> str:
-    """A map key as one go-patch path segment (`/` is written `~1`, `~` is `~0`)."""
-    return key.replace("~", "~0").replace("/", "~1")
+def control_group_of(manifest: dict[str, Any]) -> str:
+    """The one instance group of a deployment manifest that runs the release's control job."""
+    groups = manifest.get("instance_groups") or []
+    name = manifest.get("name", "(unnamed)")
+    running = [g.get("name") for g in groups
+               if any(j.get("name") == "control" for j in g.get("jobs") or [])]
+    if len(running) != 1:
+        raise PolicyInputError(
+            f"--manifest: deployment {name} has {len(running)} instance groups running the "
+            f"control job ({', '.join(map(str, running)) or 'none'}); the ops file needs "
+            "exactly one: pass --control-group NAME for yours"
+        )
+    return str(running[0])
 
 
-def ops_file(cluster: str, tag_value: str = "shared", single_profile: bool = False) -> str:
-    """An ops file for the Kubernetes BOSH release: external cloud provider, cluster name,
-    and the deployment's cluster tag."""
+def check_topology(manifest: dict[str, Any], control_group: str) -> None:
+    """Refuse an ops file for `control_group` that this manifest's topology cannot take,
+    naming the topology, why, and what to pass instead."""
+    found = control_group_of(manifest)
+    if found != control_group:
+        groups = ", ".join(str(g.get("name")) for g in manifest.get("instance_groups") or [])
+        raise PolicyInputError(
+            f"--control-group {control_group!r} does not fit deployment "
+            f"{manifest.get('name', '(unnamed)')}: it has no such instance group running the "
+            f"control job (its groups: {groups}), so BOSH would refuse the ops file; pass "
+            f"--control-group {found}"
+        )
+
+
+def _validate(cluster: str, tag_value: str, control_group: str) -> None:
     if not CLUSTER_NAME_RE.match(cluster):
         raise PolicyInputError(
-            f"--cluster-name {cluster!r} is invalid: it must match {CLUSTER_NAME_RE.pattern}"
+            f"--cluster-name {cluster!r} is invalid: it must match {CLUSTER_NAME_RE.pattern} "
+            "(the release's cluster.name)"
         )
     if tag_value not in TAG_VALUES:
         raise PolicyInputError(
             f"--tag-value {tag_value!r} is unknown; allowed: {', '.join(TAG_VALUES)}"
         )
-    control = f"/instance_groups/name={CONTROL_GROUP}/jobs/name=control/properties"
+    if not GROUP_NAME_RE.match(control_group):
+        raise PolicyInputError(
+            f"--control-group {control_group!r} is not an instance group name: letters, "
+            "digits and _.-"
+        )
+
+
+def ops_file(
+    cluster: str,
+    tag_value: str = "shared",
+    single_profile: bool = False,
+    control_group: str = DEFAULT_CONTROL_GROUP,
+    manifest: dict[str, Any] | None = None,
+) -> str:
+    """An ops file for the Kubernetes BOSH release: external cloud provider, cluster name,
+    the API server's kubelet address order, and the deployment's cluster tag."""
+    _validate(cluster, tag_value, control_group)
+    if manifest is not None:
+        check_topology(manifest, control_group)
+    group = f"/instance_groups/name={control_group}"
+    control = f"{group}/jobs/name=control/properties?"
+    flag = {"kubelet-preferred-address-types": KUBELET_ADDRESS_TYPES}
     ops: list[dict[str, Any]] = [
-        {"type": "replace", "path": f"{control}/cloud-provider?/type", "value": "external"},
-        {"type": "replace", "path": f"{control}/cluster?/name", "value": cluster},
+        {"type": "replace", "path": f"{control}/cloud-provider/type", "value": "external"},
+        {"type": "replace", "path": f"{control}/cluster/name", "value": cluster},
+        {"type": "replace", "path": f"{control}/apiserver/flags/-", "value": flag},
     ]
-    for group in (CONTROL_GROUP, NODE_GROUP):
-        ops.append({
-            "type": "replace",
-            "path": f"/instance_groups/name={group}/jobs/name=kubelet/properties"
-                    "/cloud-provider?/type",
-            "value": "external",
-        })
     if not single_profile:
-        ops.append({
-            "type": "replace",
-            "path": f"/instance_groups/name={CONTROL_GROUP}/vm_extensions/-",
-            "value": CONTROL_EXTENSION,
-        })
+        ops.append({"type": "replace", "path": f"{group}/vm_extensions?/-",
+                    "value": CONTROL_EXTENSION})
     ops.append({
         "type": "replace", "path": f"/tags?/{_escape(tag_key(cluster))}", "value": tag_value,
     })
+    others = (
+        " (hugernetes, prodernetes);\n"
+        "for tinynetes, labernetes and mirrornetes pass --control-group k8s"
+        if control_group == DEFAULT_CONTROL_GROUP else ""
+    )
     header = (
         "k8s-aws: the Kubernetes BOSH release on AWS with the external cloud controller manager.\n"
+        f"For topologies whose control job runs in instance group {control_group}{others}.\n"
+        "The kubelet job takes the cloud provider type from the control job's link. The API\n"
+        f"server reaches kubelets by {KUBELET_ADDRESS_TYPES} (what their certificates cover;\n"
+        "this flag comes last, so it wins over an earlier one).\n"
         f"Cluster tag {tag_key(cluster)}={tag_value} on the deployment: BOSH copies deployment\n"
         "tags onto every VM and every persistent disk it manages (etcd's too), so `shared` is\n"
         "the safe default; k8s-aws changes or deletes only what carries `owned` AND its own\n"

@@ -26,6 +26,8 @@ KUBERNETES_VERSION = "v1.35.4"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 CSI_SANITY_VERSION = "v5.4.0"
+# The reference cloud controller manager, for side-by-side benchmarks only (not `make test`).
+CLOUD_PROVIDER_AWS_VERSION = "v1.37.1"
 # Not checked against the module proxy: it refused the module here (Nov 2026).
 
 
@@ -46,6 +48,12 @@ class GoBuild:
     binaries: tuple[str, ...] = field(default=())
     # Module-relative directories whose YAML files are copied next to the binaries.
     data_dirs: tuple[str, ...] = field(default=())
+    # Build inside a writable copy of the module itself (its go.mod has `replace` directives
+    # that a consumer module would ignore); packages are then relative (`./cmd/...`).
+    main_module: bool = False
+    # `replace` targets of the module's go.mod that the proxy refuses: dropped, so the
+    # original module at the required version is used instead.
+    drop_replaces: tuple[str, ...] = field(default=())
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -105,7 +113,21 @@ CSI_SANITY = GoBuild(
     ldflags="-s -w",
 )
 
+CLOUD_PROVIDER_AWS = GoBuild(
+    name="cloud-provider-aws",
+    module="k8s.io/cloud-provider-aws",
+    version=CLOUD_PROVIDER_AWS_VERSION,
+    packages=("./cmd/aws-cloud-controller-manager",),
+    ldflags=_kubernetes_ldflags(CLOUD_PROVIDER_AWS_VERSION),
+    main_module=True,
+    # The proxy answers 403 for github.com/cel-expr/cel-go; github.com/google/cel-go at the
+    # same version (v0.31.0) is served and is the same code.
+    drop_replaces=("github.com/google/cel-go",),
+)
+
 SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES)
+# Built only on demand (`make bench-reference`), never by `make binaries` / `make test`.
+ON_DEMAND_BUILDS: tuple[GoBuild, ...] = (CSI_SANITY, CLOUD_PROVIDER_AWS)
 
 
 def cache_dir() -> Path:
@@ -159,6 +181,30 @@ def staging_replacements(kubernetes_gomod: str, version: str) -> list[str]:
     _, minor, patch = version.lstrip("v").split(".")
     names = sorted(set(_STAGING_RE.findall(kubernetes_gomod)), key=lambda m: m[0])
     return [f"replace {name} => {name} v0.{minor}.{patch}" for name, _ in names]
+
+
+def without_replaces(gomod: str, modules: tuple[str, ...]) -> str:
+    """`gomod` without the `replace` directives (single or in a block) of `modules`."""
+    kept = []
+    for line in gomod.splitlines():
+        words = line.split()
+        if words[:1] == ["replace"]:
+            words = words[1:]
+        if len(words) >= 3 and words[0] in modules and "=>" in words:
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def _prepare_main_module(build: GoBuild, workdir: Path) -> None:
+    """Copy the downloaded module into `workdir` (writable) and mend its go.mod."""
+    source = Path(_module_info(build.module, build.version, workdir.parent)["Dir"])
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns(".git"))
+    for path in [workdir, *workdir.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    gomod = workdir / "go.mod"
+    gomod.write_text(without_replaces(gomod.read_text(), build.drop_replaces))
 
 
 def consumer_gomod(build: GoBuild, replacements: list[str]) -> str:
@@ -225,6 +271,14 @@ def _build_lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _write_consumer_module(build: GoBuild, workdir: Path) -> None:
+    replacements: list[str] = []
+    if build.replace_staging:
+        info = _module_info(build.module, build.version, workdir)
+        replacements = staging_replacements(Path(info["GoMod"]).read_text(), build.version)
+    (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
+
+
 def ensure_built(build: GoBuild) -> Path:
     """Build `build` unless the cache has it; safe to call from concurrent processes."""
     target = install_dir(build)
@@ -238,11 +292,10 @@ def ensure_built(build: GoBuild) -> Path:
         workdir = cache_dir() / "build" / f"{build.name}-{build.version}"
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
-        replacements: list[str] = []
-        if build.replace_staging:
-            info = _module_info(build.module, build.version, workdir)
-            replacements = staging_replacements(Path(info["GoMod"]).read_text(), build.version)
-        (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
+        if build.main_module:
+            _prepare_main_module(build, workdir)
+        else:
+            _write_consumer_module(build, workdir)
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -266,7 +319,7 @@ def ensure_all(builds: tuple[GoBuild, ...] = SANDBOX_BUILDS) -> dict[str, Path]:
 def main() -> None:
     """`python -m k8s_aws.sandbox.binaries [name...]`: build what is missing, print the paths."""
     wanted = set(sys.argv[1:])
-    known = {b.name: b for b in (*SANDBOX_BUILDS, CSI_SANITY)}
+    known = {b.name: b for b in (*SANDBOX_BUILDS, *ON_DEMAND_BUILDS)}
     unknown = wanted - known.keys()
     if unknown:
         sys.exit(f"unknown build(s) {sorted(unknown)}; known: {sorted(known)}")

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from k8s_aws.sandbox.loopdevices import DEVICES_DIR, LoopDevices
 from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import STATE_FILE, SandboxState, ready_nodes
 
@@ -43,8 +44,10 @@ def status(directory: Path) -> Status:
 
 
 def down(directory: Path) -> list[str]:
-    """Stop every process the sandbox started (by pidfile) and drop its runtime state."""
+    """Stop every process the sandbox started (by pidfile), release its loop devices (found
+    by backing file under its own directory) and drop its runtime state."""
     stopped = ProcessGroup(directory).stop_all()
+    stopped += LoopDevices(directory / DEVICES_DIR).release_all()
     (directory / STATE_FILE).unlink(missing_ok=True)
     shutil.rmtree(directory / "etcd", ignore_errors=True)
     return stopped

@@ -17,8 +17,10 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
+from k8s_aws.sandbox import moto_tags
 from k8s_aws.sandbox.fidelity import config as fidelity_config
 from k8s_aws.sandbox.fidelity.middleware import FidelityMiddleware
+from k8s_aws.sandbox.loopdevices import LoopDevices
 from k8s_aws.sandbox.ports import LOOPBACK
 from k8s_aws.support import netguard
 
@@ -26,10 +28,13 @@ FIDELITY_ENV = "K8S_AWS_FIDELITY"  # "off" starts the emulator without the fidel
 FIDELITY_CONFIG_ENV = "K8S_AWS_FIDELITY_CONFIG"
 
 
-def application(fidelity: fidelity_config.FidelityConfig | None = None) -> Any:
+def application(fidelity: fidelity_config.FidelityConfig | None = None,
+                block_devices: LoopDevices | None = None) -> Any:
     """moto's app, wrapped in the fidelity layer unless `fidelity` is None."""
     app = DomainDispatcherApplication(create_backend_app)
-    return app if fidelity is None else FidelityMiddleware(app, fidelity)
+    if fidelity is None:
+        return app
+    return FidelityMiddleware(app, fidelity, block_devices=block_devices)
 
 
 def main() -> None:
@@ -42,8 +47,11 @@ def main() -> None:
     parser.add_argument("--no-fidelity", action="store_true",
                         default=os.environ.get(FIDELITY_ENV, "").lower() in ("off", "0", "false"),
                         help="serve the bare emulator, without the fidelity layer")
+    parser.add_argument("--block-device-dir", type=Path, default=None,
+                        help="make attachments to registered instances loop devices here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    moto_tags.install()
     fidelity = None
     if not args.no_fidelity:
         try:
@@ -51,7 +59,14 @@ def main() -> None:
                         else fidelity_config.FidelityConfig())
         except fidelity_config.ConfigError as exc:
             parser.error(str(exc))
-    run_simple(LOOPBACK, args.port, application(fidelity), threaded=True, use_reloader=False)
+    devices = None
+    if args.block_device_dir is not None:
+        devices = LoopDevices(args.block_device_dir)
+        released = devices.release_all()  # leftovers of a killed emulator of this directory
+        if released:
+            logging.info("released leftover loop devices %s", ", ".join(released))
+    run_simple(LOOPBACK, args.port, application(fidelity, devices), threaded=True,
+               use_reloader=False)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
-"""Stand-in kubelets: the link between each emulated worker VM and its Node.
+"""Stand-in kubelets: the link between each emulated VM and its Node.
 
-A real kubelet on a running VM registers its Node (named after the private DNS name, with the
-uninitialized taint and no providerID, as with `--cloud-provider=external`) and, when the VM
-stops or terminates, stops posting status. This process does both from the emulator's view
-of the VMs: it registers a Node for every running worker VM that has none and marks the Node
-of a VM that is not running, so kwok's stages report it NotReady (Ready=Unknown).
+A real kubelet on a running VM registers its Node (with the uninitialized taint and no
+providerID, as with `--cloud-provider=external`) and, when the VM stops or terminates, stops
+posting status. This process does both from the emulator's view of the VMs: it registers a
+Node for every running VM that has none and marks the Node of a VM that is not running, so
+kwok's stages report it NotReady (Ready=Unknown).
 
-Run as `python -m k8s_aws.sandbox.kubelets --kubeconfig F --emulator URL --region R --cluster C`.
+Two shapes (`--node-naming`). `bosh`, the default, is the Kubernetes BOSH release with
+`cloud-provider.type: external`: Nodes named `<BOSH instance id>.k8s`, no addresses and no
+node IP, the control VM a Node too (labelled and tainted `node-role.kubernetes.io/master`);
+and, on a kubelet restart (asked for by annotating the Node `sandbox.k8s-aws.io/restart-
+kubelet`), the release's delete-and-re-register of a Node whose providerID is set.
+`private-dns` is other installers': worker Nodes named by private DNS, with their node IP.
+
+Run as `python -m k8s_aws.sandbox.kubelets --kubeconfig F --emulator URL --region R --cluster C
+[--node-naming bosh|private-dns]`.
 """
 
 from __future__ import annotations
@@ -24,15 +32,18 @@ from kubernetes_asyncio import client
 
 from k8s_aws.kube.client import api_client
 from k8s_aws.sandbox.binaries import KUBERNETES_VERSION
-from k8s_aws.sandbox.layout import cluster_tag_key
+from k8s_aws.sandbox.layout import NODE_NAMING, cluster_tag_key
 from k8s_aws.support import netguard
 
 log = logging.getLogger("k8s_aws.sandbox.kubelets")
 
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 KUBELET_ANNOTATION = "sandbox.k8s-aws.io/kubelet"
+RESTART_ANNOTATION = "sandbox.k8s-aws.io/restart-kubelet"
 UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized"
+MASTER_ROLE = "node-role.kubernetes.io/master"
 RUNNING_STATES = frozenset({"running"})
+CONTROL_GROUP = "control"
 
 
 @dataclass(frozen=True)
@@ -41,33 +52,43 @@ class Vm:
     state: str
     private_dns: str
     private_ip: str
+    bosh_id: str = ""
+    instance_group: str = "worker"
 
 
-def node_manifest(vm: Vm) -> dict[str, Any]:
-    """The Node a kubelet started with --cloud-provider=external registers."""
-    name = vm.private_dns
+def node_name(vm: Vm, naming: str) -> str:
+    """The release's kubelet: `<spec.id>.k8s` for any cloud provider type but `aws`."""
+    return f"{vm.bosh_id}.k8s" if naming == "bosh" else vm.private_dns
+
+
+def node_manifest(vm: Vm, naming: str = "private-dns") -> dict[str, Any]:
+    """The Node a kubelet started with --cloud-provider=external registers: the BOSH
+    release's kubelet passes no --node-ip, others pass the VM's IP."""
+    name = node_name(vm, naming)
+    labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
+    }
+    annotations = {
+        KWOK_ANNOTATION: "fake",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        "node.alpha.kubernetes.io/ttl": "0",
+    }
+    if naming != "bosh":
+        annotations["alpha.kubernetes.io/provided-node-ip"] = vm.private_ip
+    taints = [{"key": UNINITIALIZED_TAINT, "value": "true", "effect": "NoSchedule"}]
+    if vm.instance_group == CONTROL_GROUP:
+        # The kubelet job's `master: true`: its taint, and the label its post-deploy adds.
+        labels[MASTER_ROLE] = ""
+        taints.append({"key": MASTER_ROLE, "value": "true", "effect": "NoSchedule"})
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "beta.kubernetes.io/os": "linux",
-                "beta.kubernetes.io/arch": "amd64",
-            },
-            "annotations": {
-                KWOK_ANNOTATION: "fake",
-                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-                "alpha.kubernetes.io/provided-node-ip": vm.private_ip,
-                "node.alpha.kubernetes.io/ttl": "0",
-            },
-        },
-        "spec": {
-            "taints": [{"key": UNINITIALIZED_TAINT, "value": "true", "effect": "NoSchedule"}]
-        },
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
+        "spec": {"taints": taints},
         "status": {"nodeInfo": {"kubeletVersion": KUBERNETES_VERSION}},
     }
 
@@ -77,46 +98,76 @@ def kubelet_annotation(vm: Vm | None) -> str | None:
     return None if vm is not None and vm.state in RUNNING_STATES else "stopped"
 
 
+def vm_of(raw: dict[str, Any]) -> Vm:
+    tags = {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
+    return Vm(raw["InstanceId"], raw["State"]["Name"], raw.get("PrivateDnsName", ""),
+              raw.get("PrivateIpAddress", ""), tags.get("id", ""),
+              tags.get("instance_group", ""))
+
+
+def vms_by_node_name(vms: list[Vm], naming: str) -> dict[str, Vm]:
+    """A terminated VM keeps its old name (DNS name, or the BOSH id a recreated VM gets
+    again); a running one with the same name wins."""
+    by_name: dict[str, Vm] = {}
+    for vm in vms:
+        name = node_name(vm, naming)
+        if name and name != ".k8s" and (name not in by_name or vm.state in RUNNING_STATES):
+            by_name[name] = vm
+    return by_name
+
+
 class Kubelets:
-    def __init__(self, ec2: Any, core: client.CoreV1Api, cluster: str) -> None:
+    def __init__(
+        self, ec2: Any, core: client.CoreV1Api, cluster: str, naming: str = NODE_NAMING[0]
+    ) -> None:
         self._ec2 = ec2
         self._core = core
         self._cluster = cluster
+        self._naming = naming
+        # Only the BOSH release runs a kubelet on its control VMs.
+        self._groups = ["worker", CONTROL_GROUP] if naming == "bosh" else ["worker"]
 
-    def _worker_vms(self) -> list[Vm]:
+    def _vms(self) -> list[Vm]:
         pages = self._ec2.get_paginator("describe_instances").paginate(
             Filters=[
                 {"Name": "tag-key", "Values": [cluster_tag_key(self._cluster)]},
-                {"Name": "tag:instance_group", "Values": ["worker"]},
+                {"Name": "tag:instance_group", "Values": self._groups},
             ]
         )
-        return [
-            Vm(i["InstanceId"], i["State"]["Name"], i.get("PrivateDnsName", ""),
-               i.get("PrivateIpAddress", ""))
-            for page in pages
-            for r in page["Reservations"]
-            for i in r["Instances"]
-        ]
+        return [vm_of(i) for page in pages for r in page["Reservations"] for i in r["Instances"]]
+
+    async def _restart(self, node: Any) -> bool:
+        """The release's bin/kubelet on start: a Node whose providerID differs from the
+        empty one it computes is deleted, to be registered again. True if deleted."""
+        name = node.metadata.name
+        if node.spec.provider_id:
+            log.info("kubelet on %s restarted: deleting its node to re-register", name)
+            await self._core.delete_node(name)
+            return True
+        await self._core.patch_node(
+            name, {"metadata": {"annotations": {RESTART_ANNOTATION: None}}}
+        )
+        return False
 
     async def sync_once(self) -> None:
-        vms = await asyncio.to_thread(self._worker_vms)
+        vms = await asyncio.to_thread(self._vms)
         nodes = (await self._core.list_node()).items
         ours = {
             n.metadata.name: n
             for n in nodes
             if (n.metadata.annotations or {}).get(KWOK_ANNOTATION) == "fake"
         }
-        by_name: dict[str, Vm] = {}
-        for vm in vms:
-            # A terminated VM keeps its old name; a running one with the same name wins.
-            if vm.private_dns and (
-                vm.private_dns not in by_name or vm.state in RUNNING_STATES
+        for name, node in list(ours.items()):
+            if RESTART_ANNOTATION in (node.metadata.annotations or {}) and (
+                await self._restart(node)
             ):
-                by_name[vm.private_dns] = vm
+                del ours[name]  # registered again on the next sync, once the delete is done
+        listed = {n.metadata.name for n in nodes}
+        by_name = vms_by_node_name(vms, self._naming)
         for name, vm in by_name.items():
-            if vm.state in RUNNING_STATES and name not in ours:
+            if vm.state in RUNNING_STATES and name not in listed:
                 log.info("registering node %s for %s", name, vm.instance_id)
-                await self._core.create_node(cast(Any, node_manifest(vm)))
+                await self._core.create_node(cast(Any, node_manifest(vm, self._naming)))
         for name, node in ours.items():
             wanted = kubelet_annotation(by_name.get(name))
             current = (node.metadata.annotations or {}).get(KUBELET_ANNOTATION)
@@ -146,7 +197,8 @@ async def _main(args: argparse.Namespace) -> None:
     app_id: dict[str, Any] = {"user_agent_appid": "sandbox-kubelets"}
     ec2 = session.client("ec2", endpoint_url=args.emulator, config=Config(**app_id))
     async with await api_client(Path(args.kubeconfig)) as api:
-        await Kubelets(ec2, client.CoreV1Api(api), args.cluster).run(args.interval)
+        kubelets = Kubelets(ec2, client.CoreV1Api(api), args.cluster, args.node_naming)
+        await kubelets.run(args.interval)
 
 
 def main() -> None:
@@ -158,6 +210,7 @@ def main() -> None:
     parser.add_argument("--region", required=True)
     parser.add_argument("--cluster", required=True)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--node-naming", choices=NODE_NAMING, default=NODE_NAMING[0])
     asyncio.run(_main(parser.parse_args()))
 
 

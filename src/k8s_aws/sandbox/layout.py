@@ -58,13 +58,27 @@ def subnet_layout(cluster: str, zones: list[str]) -> list[SubnetLayout]:
     return subnets
 
 
-def bosh_vm_tags(cluster: str, instance_group: str, index: int) -> dict[str, str]:
-    """Tags BOSH puts on a VM: its own, plus the deployment's `tags` (the cluster tag)."""
+# How the stand-in kubelets name their Nodes: as the BOSH release's kubelet with
+# `cloud-provider.type: external` does (`<BOSH instance id>.k8s`), or by the VM's private DNS
+# name as kubeadm-style installers do.
+NODE_NAMING = ("bosh", "private-dns")
+DIRECTOR = "sandbox-director"
+
+
+def bosh_vm_tags(
+    cluster: str, instance_group: str, index: int, vm_id: str, created_at: str
+) -> dict[str, str]:
+    """Every tag the BOSH director puts on a VM it creates (`vm_id` is the instance's UUID,
+    stable across recreates), plus the deployment's `tags` (the cluster tag)."""
     return {
         "Name": f"{instance_group}/{index}",
-        "director": "sandbox",
+        "director": DIRECTOR,
         "deployment": cluster,
         "instance_group": instance_group,
+        "job": instance_group,
         "index": str(index),
+        "id": vm_id,
+        "name": f"{instance_group}/{vm_id}",
+        "created_at": created_at,
         cluster_tag_key(cluster): "owned",
     }

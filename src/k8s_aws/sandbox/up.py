@@ -19,6 +19,7 @@ from k8s_aws.sandbox.controllers import (
     install_rbac,
     service_account_kubeconfig,
 )
+from k8s_aws.sandbox.fidelity.control import ControlError, FidelityControl
 from k8s_aws.sandbox.iam import enable_enforcement
 from k8s_aws.sandbox.kubeconfig import (
     ADMIN_GROUPS,
@@ -27,6 +28,8 @@ from k8s_aws.sandbox.kubeconfig import (
     token_auth_csv,
     write_kubeconfig,
 )
+from k8s_aws.sandbox.layout import NODE_NAMING
+from k8s_aws.sandbox.loopdevices import DEVICES_DIR
 from k8s_aws.sandbox.pki import create_pki
 from k8s_aws.sandbox.ports import LOOPBACK, free_ports
 from k8s_aws.sandbox.processes import ProcessGroup, ProcessSpec
@@ -52,6 +55,12 @@ class SandboxOptions:
     ready_timeout: float = 180.0
     controllers: bool = True
     iam_enforcement: bool = False
+    node_naming: str = NODE_NAMING[0]  # the BOSH release's `<id>.k8s`, or private-dns
+
+    @property
+    def node_count(self) -> int:
+        """Nodes to wait for: the BOSH release's control VM runs a kubelet too."""
+        return self.nodes + (1 if self.node_naming == "bosh" else 0)
 
 
 def _say(message: str) -> None:
@@ -109,6 +118,15 @@ class _Starter:
             return ready()
 
         wait_until(check, timeout=timeout, what=f"{spec.name} to be ready")
+
+
+def _register_block_devices(emulator_url: str, instance_id: str) -> None:
+    """The control VM runs the CSI node service: its attachments become loop devices
+    (a fidelity behaviour; without the layer, attachments stay paper only)."""
+    try:
+        FidelityControl(emulator_url).set_block_device_instances([instance_id])
+    except (ControlError, OSError) as exc:
+        _say(f"no block devices for attachments ({exc})")
 
 
 def _write_aws_env(path: Path, variables: dict[str, str]) -> None:
@@ -219,12 +237,15 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
     emulator_url = f"http://{LOOPBACK}:{aws_port}"
     starter.start(
         _python_spec("aws-emulator", "k8s_aws.sandbox.emulator", f"--port={aws_port}",
-                     keys=("sandbox", "sandbox")),
+                     f"--block-device-dir={root / DEVICES_DIR}", keys=("sandbox", "sandbox")),
         lambda: _http_ok(f"{emulator_url}/moto-api/data.json"),
         port=aws_port,
     )
     _say(f"provisioning the AWS account: VPC, subnets, IAM, {options.nodes} worker VMs")
-    world = provision(emulator_url, options.cluster, options.region, options.nodes)
+    world = provision(
+        emulator_url, options.cluster, options.region, options.nodes, options.node_naming
+    )
+    _register_block_devices(emulator_url, world.control_instance)
     keys = ("sandbox", "sandbox")
     if options.iam_enforcement:
         _say("switching IAM enforcement on: controllers hold only the generated policy")
@@ -287,18 +308,20 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             f"--region={options.region}",
             f"--cluster={options.cluster}",
             f"--interval={options.kubelet_interval}",
+            f"--node-naming={options.node_naming}",
             keys=keys,
         ),
         lambda: True,
     )
-    _say(f"waiting for {options.nodes} nodes to be Ready")
+    _say(f"waiting for {options.node_count} nodes to be Ready ({options.node_naming} names)")
 
     def all_ready() -> bool:
         for name in ("kwok", "kubelets"):
             group.check_alive(name)
-        return len(ready_nodes(state)[0]) >= options.nodes
+        return len(ready_nodes(state)[0]) >= options.node_count
 
-    wait_until(all_ready, timeout=options.ready_timeout, what=f"{options.nodes} Ready nodes")
+    wait_until(all_ready, timeout=options.ready_timeout,
+               what=f"{options.node_count} Ready nodes")
     if options.controllers:
         _start_controllers(starter, state, options, kube_bin / "kubectl", aws_env, ccm_port)
     return state
@@ -327,6 +350,8 @@ def _start_controllers(
             root / "calls" / "controller-manager.jsonl", aws_env,
         ),
         lambda: _http_ok(f"{state.controller_manager_url}/readyz", "ok"),
+        # Ready once its caches synced and every uninitialized node's instance was read.
+        timeout=max(60.0, options.ready_timeout),
         port=ccm_port,
     )
     csi_socket = root / "csi" / "csi.sock"

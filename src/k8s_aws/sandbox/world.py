@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from k8s_aws.ops.iam_policy import PolicyRequest, generate
-from k8s_aws.sandbox.layout import VPC_CIDR, bosh_vm_tags, cluster_tag_key, subnet_layout
+from k8s_aws.sandbox.layout import (
+    NODE_NAMING,
+    VPC_CIDR,
+    bosh_vm_tags,
+    cluster_tag_key,
+    subnet_layout,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.client import EC2Client
@@ -43,6 +51,7 @@ class World:
     control_instance: str = ""
     worker_instances: list[str] = field(default_factory=list)
     image_id: str = ""
+    node_naming: str = NODE_NAMING[0]  # see layout.NODE_NAMING
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,9 +130,11 @@ def _network(ec2: EC2Client, world: World, zones: list[str]) -> None:
 
 
 def launch_vms(
-    ec2: EC2Client, world: World, instance_group: str, count: int, first_index: int
+    ec2: EC2Client, world: World, instance_group: str, count: int, first_index: int,
+    vm_id: str = "",
 ) -> list[str]:
-    """Launch `count` VMs of an instance group, spread over the private subnets."""
+    """Launch `count` VMs of an instance group, spread over the private subnets, each with
+    a BOSH instance id of its own (or all with `vm_id`, as a director's mistake would)."""
     private = [sid for name, sid in world.subnets.items() if "-private-" in name]
     profile = world.control_profile if instance_group == "control" else world.worker_profile
     ids = []
@@ -138,17 +149,20 @@ def launch_vms(
             SecurityGroupIds=[world.node_security_group],
             IamInstanceProfile={"Arn": profile},
             MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
-            TagSpecifications=_tag_spec(
-                "instance", bosh_vm_tags(world.cluster, instance_group, index)
-            ),
+            TagSpecifications=_tag_spec("instance", bosh_vm_tags(
+                world.cluster, instance_group, index, vm_id or str(uuid.uuid4()),
+                datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )),
         )
         ids.append(reservation["Instances"][0]["InstanceId"])
     return ids
 
 
-def provision(endpoint: str, cluster: str, region: str, nodes: int) -> World:
+def provision(
+    endpoint: str, cluster: str, region: str, nodes: int, node_naming: str = NODE_NAMING[0]
+) -> World:
     ec2, iam = clients(endpoint, region)
-    world = World(cluster=cluster, region=region)
+    world = World(cluster=cluster, region=region, node_naming=node_naming)
     zones = [
         z["ZoneName"]
         for z in ec2.describe_availability_zones()["AvailabilityZones"]

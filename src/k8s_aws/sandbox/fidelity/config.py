@@ -46,6 +46,8 @@ class Behaviours:
     modification_rate: bool = True  # modifications per volume per window
     rules_per_group: bool = True  # RulesPerSecurityGroupLimitExceeded
     error_codes: bool = True  # AWS's codes where the emulator's differ
+    instance_topology: bool = True  # DescribeInstanceTopology (the emulator answers 500)
+    classic_descriptions: bool = True  # CLB default health check and AvailabilityZones
     # Observation and control.
     call_log: bool = True
     crash_hooks: bool = True
@@ -64,7 +66,9 @@ class Delays:
     load_balancer: float = 1.0
     # Capped by the target group's deregistration_delay.timeout_seconds (AWS default 300).
     target_deregistration: float = 1.0
-    interface_linger: float = 1.0  # AWS: minutes after the ELB is deleted
+    # AWS: minutes after the ELB is deleted; short here so tests stay fast, benchmarks set
+    # a realistic value (bench/reference.py).
+    interface_linger: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,17 @@ class FidelityControl:
         """Skip emulator time ahead; returns how many state steps came due and ran."""
         return int(self._json("POST", "clock", {"advance": seconds})["ran"])
 
+    # --- block devices -----------------------------------------------------------------------
+
+    def block_devices(self) -> dict[str, Any]:
+        """{"instances": [...], "attached": {volume id: /dev/loopN}, "dir": ...}."""
+        answer: dict[str, Any] = self._json("GET", "block-devices")
+        return answer
+
+    def set_block_device_instances(self, instances: list[str]) -> dict[str, Any]:
+        answer: dict[str, Any] = self._json("PUT", "block-devices", {"instances": instances})
+        return answer
+
     def reset_emulator(self) -> None:
         """Wipe the emulated AWS account (and the layer's records of it); config stays."""
         self._request("POST", "/moto-api/reset")

@@ -10,6 +10,8 @@
   DELETE /_k8s_aws/crash-hooks         remove all
   GET    /_k8s_aws/clock               emulator time and the pending state steps
   POST   /_k8s_aws/clock               {"advance": seconds}: skip time ahead
+  GET    /_k8s_aws/block-devices       instances whose attachments become loop devices
+  PUT    /_k8s_aws/block-devices       {"instances": [ids]}: set them (needs --block-device-dir)
 """
 
 from __future__ import annotations
@@ -103,6 +105,25 @@ class ControlApi:
             raise BadRequest('expected {"advance": seconds >= 0}')
         ran = self.layer.advance(float(seconds))
         return json_reply({"now": self.layer.clock.now(), "ran": ran})
+
+
+    def _get_block_devices(self, data: Any, query: dict[str, str]) -> Reply:
+        devices = self.layer.block_devices
+        with self.layer.lock:
+            return json_reply({"instances": sorted(devices.instances),
+                               "attached": devices.devices.attached() if devices.devices else {},
+                               "dir": str(devices.devices.root) if devices.devices else None})
+
+    def _put_block_devices(self, data: Any, query: dict[str, str]) -> Reply:
+        instances = _object(data).get("instances")
+        if not isinstance(instances, list) or not all(isinstance(i, str) for i in instances):
+            raise BadRequest('expected {"instances": [instance ids]}')
+        devices = self.layer.block_devices
+        if devices.devices is None:
+            raise BadRequest("the emulator was started without --block-device-dir")
+        with self.layer.lock:
+            devices.instances = set(instances)
+        return self._get_block_devices({}, query)
 
 
 def _object(data: Any) -> dict[str, Any]:

@@ -19,7 +19,9 @@ from k8s_aws.sandbox.fidelity import moto_state
 from k8s_aws.sandbox.fidelity.addresses import InstanceAddresses
 from k8s_aws.sandbox.fidelity.attachments import Attachments
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
+from k8s_aws.sandbox.fidelity.blockdevices import BlockDevices
 from k8s_aws.sandbox.fidelity.calllog import CallLog, CallRecord
+from k8s_aws.sandbox.fidelity.classic import ClassicDescriptions
 from k8s_aws.sandbox.fidelity.config import FidelityConfig
 from k8s_aws.sandbox.fidelity.control_api import ControlApi
 from k8s_aws.sandbox.fidelity.crash import CrashHooks, Killer, sigkill
@@ -32,6 +34,8 @@ from k8s_aws.sandbox.fidelity.loadbalancers import LoadBalancers
 from k8s_aws.sandbox.fidelity.request import CONTROL_PREFIX, AwsRequest, parse, read_body
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, error_code, error_reply
 from k8s_aws.sandbox.fidelity.timeline import Clock, Timeline
+from k8s_aws.sandbox.fidelity.topology import InstanceTopology
+from k8s_aws.sandbox.loopdevices import LoopDevices
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -45,6 +49,7 @@ class FidelityMiddleware:
         config: FidelityConfig | None = None,
         clock: Clock | None = None,
         kill: Killer = sigkill,
+        block_devices: LoopDevices | None = None,
     ) -> None:
         moto_state.install_patches()
         self.app = app
@@ -54,10 +59,12 @@ class FidelityMiddleware:
         self.dice = FaultDice()
         self.calls = CallLog()
         self.hooks = CrashHooks(kill)
+        self.block_devices = BlockDevices(block_devices)
         # Order matters for `after`: state first, error code mapping last.
         self.behaviours: list[Behaviour] = [
-            Volumes(), Attachments(), SecurityGroups(), LoadBalancers(),
-            LoadBalancerInterfaces(), InstanceAddresses(), ErrorCodes(),
+            Volumes(), Attachments(), self.block_devices, SecurityGroups(), LoadBalancers(),
+            ClassicDescriptions(), LoadBalancerInterfaces(), InstanceAddresses(),
+            InstanceTopology(), ErrorCodes(),
         ]
         self.control = ControlApi(self)
         self.config = FidelityConfig()

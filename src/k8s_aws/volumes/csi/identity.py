@@ -1,5 +1,6 @@
-"""Identity service. Probe reports local readiness only: a Probe that fails on AWS or IMDS
-trouble makes the plugin crash-loop (the reference's pain point #2031)."""
+"""Identity service. Probe reports local readiness only, never AWS trouble (a failing Probe
+makes the plugin crash-loop: the reference's pain point #2031); a node service is ready once
+it knows who it is (IMDS answered, or --node-id and --zone were given)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from google.protobuf.wrappers_pb2 import BoolValue
 
+from k8s_aws.volumes.csi.node_identity import NodeIdentity
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
 from k8s_aws.volumes.csi.settings import DriverSettings
 from k8s_aws.volumes.csi.status import rpc
@@ -16,8 +18,9 @@ Service = csi_pb2.PluginCapability.Service
 
 
 class Identity(csi_pb2_grpc.IdentityServicer):  # type: ignore[misc]
-    def __init__(self, settings: DriverSettings) -> None:
+    def __init__(self, settings: DriverSettings, node: NodeIdentity | None = None) -> None:
         self._settings = settings
+        self._node = node
         self.ready = False
 
     @rpc
@@ -41,4 +44,5 @@ class Identity(csi_pb2_grpc.IdentityServicer):  # type: ignore[misc]
 
     @rpc
     async def Probe(self, request: Any, context: Any) -> csi_pb2.ProbeResponse:
-        return csi_pb2.ProbeResponse(ready=BoolValue(value=self.ready))
+        ready = self.ready and (self._node is None or self._node.ready)
+        return csi_pb2.ProbeResponse(ready=BoolValue(value=ready))

@@ -14,7 +14,7 @@ from k8s_aws.cloud.ebs import CreateRequest
 from k8s_aws.cloud.errors import Conflict
 from k8s_aws.model.volume import VolumeRecord
 from k8s_aws.support.deadline import poll_until
-from k8s_aws.volumes import topology
+from k8s_aws.volumes import filesystems, topology
 from k8s_aws.volumes.csi import capabilities
 from k8s_aws.volumes.csi.backend import Backend
 from k8s_aws.volumes.csi.modify import parse_mutable
@@ -65,9 +65,11 @@ def _segments(topologies: object) -> list[dict[str, str]]:
 
 
 def volume_message(volume: VolumeRecord,
-                   source: csi_pb2.VolumeContentSource | None = None) -> csi_pb2.Volume:
+                   source: csi_pb2.VolumeContentSource | None = None,
+                   context: dict[str, str] | None = None) -> csi_pb2.Volume:
     message = csi_pb2.Volume(
         volume_id=volume.id,
+        volume_context=context or {},
         capacity_bytes=volume.size_gib * GIB,
         accessible_topology=[csi_pb2.Topology(
             segments=topology.accessible_topology(volume.zone))],
@@ -140,7 +142,9 @@ async def create_volume(backend: Backend,
                            f"volume {name} exists as {volume.id} with {mismatch}")
         if volume.state != "available" and not volume.attachments:
             volume = await _wait_available(backend, volume)
-    return csi_pb2.CreateVolumeResponse(volume=volume_message(volume, source))
+    # The mkfs options travel to the node in the volume context (NodeStage formats).
+    context = filesystems.volume_context(params.mkfs)
+    return csi_pb2.CreateVolumeResponse(volume=volume_message(volume, source, context))
 
 
 async def _wait_available(backend: Backend, volume: VolumeRecord) -> VolumeRecord:

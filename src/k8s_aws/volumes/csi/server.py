@@ -16,6 +16,7 @@ from k8s_aws.volumes.csi.backend import Backend
 from k8s_aws.volumes.csi.controller import Controller
 from k8s_aws.volumes.csi.identity import Identity
 from k8s_aws.volumes.csi.node import Node
+from k8s_aws.volumes.csi.node_identity import NodeIdentity
 from k8s_aws.volumes.csi.proto import csi_pb2_grpc
 from k8s_aws.volumes.csi.settings import DriverSettings
 
@@ -29,27 +30,31 @@ def _prepare_socket(path: Path) -> None:
 
 
 async def serve(settings: DriverSettings) -> int:
-    recorder = CallRecorder(CollectorRegistry(), settings.call_log)
-    backend = Backend.create(settings, recorder)
     server = grpc.aio.server()
-    identity = Identity(settings)
+    node_identity = NodeIdentity(settings)
+    identity = Identity(settings, node_identity if settings.node else None)
     csi_pb2_grpc.add_IdentityServicer_to_server(identity, server)
-    if settings.controller:
+    if settings.controller:  # the node never calls AWS: no clients in node mode
+        backend = Backend.create(settings, CallRecorder(CollectorRegistry(), settings.call_log))
         csi_pb2_grpc.add_ControllerServicer_to_server(Controller(backend), server)
+    identity_task = None
     if settings.node:
-        csi_pb2_grpc.add_NodeServicer_to_server(Node(backend), server)
+        csi_pb2_grpc.add_NodeServicer_to_server(Node(settings, node_identity), server)
+        identity_task = asyncio.create_task(node_identity.run())
     _prepare_socket(settings.socket_path)
     server.add_insecure_port(f"unix://{settings.socket_path}")
     await server.start()
     identity.ready = True
-    log.info("%s serving %s mode on %s (node %s, zone %s)", settings.driver_name,
-             settings.mode, settings.socket_path, settings.node_id or "-", settings.zone or "-")
+    log.info("%s serving %s mode on %s", settings.driver_name, settings.mode,
+             settings.socket_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     identity.ready = False
+    if identity_task is not None:
+        identity_task.cancel()
     await server.stop(grace=5)
     log.info("stopped")
     return 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from k8s_aws.cloud.session import AwsSettings
+from k8s_aws.host.resolver import SearchDirs
 
 DRIVER_NAME = "ebs.csi.aws.com"
 MODES = ("controller", "node", "all")
@@ -28,8 +29,9 @@ class DriverSettings:
     modify_timeout: float = 120.0
     modification_window: float = 2.0  # modifications of one volume merged within it
     refused_modification_backoff: float = 300.0  # no AWS call for that long after a refusal
-    reserved_attachments: int = 1  # the root volume
     workers: int = 16
+    device_dirs: SearchDirs = field(default_factory=SearchDirs)  # where the node looks
+    imds_retry_max: float = 60.0  # back-off ceiling while IMDS does not answer
 
     @property
     def controller(self) -> bool:

@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 import grpc
 
 from k8s_aws.cloud import errors as cloud
+from k8s_aws.host import resolver
+from k8s_aws.host.blockdev import MissingCapability
+from k8s_aws.host.commands import HostError
 from k8s_aws.support.deadline import DeadlineExceeded
 from k8s_aws.support.inflight import Busy
 from k8s_aws.volumes import errors as plan
@@ -41,6 +44,10 @@ _BY_TYPE: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (plan.TopologyError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (plan.NoDeviceName, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (resolver.NotAttached, grpc.StatusCode.NOT_FOUND),
+    (resolver.WrongDevice, grpc.StatusCode.FAILED_PRECONDITION),
+    (MissingCapability, grpc.StatusCode.FAILED_PRECONDITION),
+    (HostError, grpc.StatusCode.INTERNAL),
     (cloud.NotFound, grpc.StatusCode.NOT_FOUND),
     (cloud.Throttled, grpc.StatusCode.UNAVAILABLE),
     (cloud.Unavailable, grpc.StatusCode.UNAVAILABLE),

@@ -1,0 +1,330 @@
+"""Side by side with the reference: k8s-aws's controller-manager and kubernetes/cloud-provider-aws
+on the same sandbox shape, AWS calls counted at the emulator (its call log, per client).
+
+One sandbox per controller run (`--without-controllers`), then, in order: node init (the
+controller starts against N uninitialized nodes), idle, Classic ELB create / steady / one node
+excluded / included / delete, and create under injected throttling. Per phase: seconds, calls
+by operation, errors by code, retryable errors (throttles and 5xx: each makes the SDK call
+again); RSS sampled every second. One JSON line per run.
+
+    .venv/bin/python bench/reference.py --nodes 20 --services 20 [--controller ours|ref]
+        [--syncs 4] [--idle 120] [--steady 60] [--linger 60] [--throttle 0.2] [--only-init]
+        [--stop-after-steady]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from k8s_aws.sandbox import procfs
+from k8s_aws.sandbox.controllers import (
+    aws_environment,
+    controller_manager_spec,
+    install_rbac,
+    service_account_kubeconfig,
+)
+from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws.sandbox.ports import free_port
+from k8s_aws.sandbox.processes import ProcessGroup
+from k8s_aws.sandbox.reference import APP_ID as REFERENCE_APP_ID
+from k8s_aws.sandbox.reference import BINARY, reference_specs
+from k8s_aws.sandbox.state import SandboxState, uninitialized_nodes
+
+OUR_APP_ID = "k8s-aws-controller-manager"
+EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+RETRYABLE = {"Throttling", "RequestLimitExceeded", "ThrottlingException", "InternalError",
+             "ServiceUnavailable", "Unavailable", ""}
+CLI = [sys.executable, "-m", "k8s_aws.cli.main", "sandbox"]
+
+
+def kubectl(state: SandboxState, *args: str, stdin: str | None = None) -> str:
+    return subprocess.run([str(state.root / "bin" / "kubectl"), *args], input=stdin,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def wait(condition: Any, timeout: float, what: str, interval: float = 0.5) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+    return time.monotonic() - started
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.stopped = pid, threading.Event()
+        self.samples: list[tuple[float, float]] = []
+        self.started_at = time.monotonic()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            value = rss_mb(self.pid)
+            if value:
+                self.samples.append((round(time.monotonic() - self.started_at, 1), round(value, 1)))
+
+    @property
+    def peak(self) -> float:
+        return max((v for _, v in self.samples), default=0.0)
+
+    @property
+    def last(self) -> float:
+        return self.samples[-1][1] if self.samples else 0.0
+
+
+class Calls:
+    """The emulator's call log of one client, read phase by phase."""
+
+    def __init__(self, control: FidelityControl, client: str) -> None:
+        self.control, self.client = control, client
+        self.seq = self._last()
+
+    def _last(self) -> int:
+        records = self.control.calls()
+        return records[-1].seq if records else 0
+
+    def phase(self) -> dict[str, Any]:
+        records = self.control.calls(client=self.client, since=self.seq)
+        self.seq = max([self.seq, self._last(), *(r.seq for r in records)])
+        errors = Counter(f"{r.action}:{r.error}" for r in records if r.error is not None)
+        retryable = sum(1 for r in records if r.error is not None
+                        and (r.error in RETRYABLE or r.status >= 500))
+        return {"calls": len(records), "by_operation": dict(Counter(r.action for r in records)),
+                "errors": dict(errors), "retryable_errors": retryable}
+
+
+def services(prefix: str, count: int) -> str:
+    items = [{"apiVersion": "v1", "kind": "Service",
+              "metadata": {"name": f"{prefix}-{i}", "namespace": "default"},
+              "spec": {"type": "LoadBalancer", "selector": {"app": f"{prefix}-{i}"},
+                       "ports": [{"port": 80, "targetPort": 8080}]}}
+             for i in range(count)]
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+
+
+def with_hostnames(state: SandboxState, prefix: str) -> int:
+    data = json.loads(kubectl(state, "get", "services", "-o", "json"))
+    return sum(1 for s in data["items"] if s["metadata"]["name"].startswith(prefix + "-")
+               and (s.get("status", {}).get("loadBalancer", {}).get("ingress") or []))
+
+
+def service_count(state: SandboxState, prefix: str) -> int:
+    names = kubectl(state, "get", "services", "-o", "name").split()
+    return sum(1 for n in names if n.startswith(f"service/{prefix}-"))
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace, kind: str) -> None:
+        self.args, self.kind = args, kind
+        self.dir = Path(tempfile.mkdtemp(prefix=f"k8s-aws-bench-ref-{kind}-"))
+        self.phases: dict[str, dict[str, Any]] = {}
+
+    def up(self) -> None:
+        subprocess.run([*CLI, "up", "--dir", str(self.dir), "--nodes", str(self.args.nodes),
+                        "--without-controllers", "--ready-timeout", "1800"],
+                       check=True, capture_output=True)
+        self.state = SandboxState.load(self.dir)
+        self.control = FidelityControl(self.state.emulator_url)
+        self.control.patch_config({"delays": {"interface_linger": self.args.linger},
+                                   "call_log_size": 0})
+        self.elb = bench_client(self.state, "elb")
+
+    def start_controller(self) -> int:
+        group, state = ProcessGroup(self.dir), self.state
+        if self.kind == "ours":
+            kubeconfig = service_account_kubeconfig(
+                state.root / "bin" / "kubectl", state.kubeconfig, state.apiserver_url,
+                state.ca_cert, state.root / "controller-manager.kubeconfig")
+            aws_env = aws_environment(state.emulator_url, state.imds_url, state.region)
+            spec = controller_manager_spec("controller-manager", kubeconfig, free_port(),
+                                           state.root / "calls" / "controller-manager.jsonl",
+                                           aws_env)
+            (state.root / "calls").mkdir(exist_ok=True)
+            return group.start(spec)
+        relay, reference = reference_specs(state, "reference", self.args.syncs)
+        group.start(relay)
+        wait(lambda: len(list((state.root / "relay").glob("*.sock"))) >= 3, 30, "the relay")
+        leader = group.start(reference)
+        return int(wait_for_child(leader, BINARY))
+
+    def initialize(self) -> None:
+        """Until every node is initialized; past --init-timeout, record how far it got."""
+        try:
+            wait(lambda: uninitialized_nodes(self.state) == 0, self.args.init_timeout,
+                 "nodes initialized", 1.0)
+        except TimeoutError:
+            self.initialized = self.args.nodes - uninitialized_nodes(self.state)
+
+    def measure(self, name: str, action: Any) -> None:
+        started = time.monotonic()
+        unfinished = None
+        try:
+            action()
+        except TimeoutError as exc:  # bounded phases: record what was measured, go on
+            unfinished = str(exc)
+        phase = self.calls.phase()
+        if unfinished:
+            phase["incomplete"] = unfinished
+        phase["seconds"] = round(time.monotonic() - started, 1)
+        phase["rss_mb"] = self.rss.last
+        self.phases[name] = phase
+        if name == "node_init" and hasattr(self, "initialized"):
+            phase["incomplete"] = f"{self.initialized} of {self.args.nodes} initialized"
+        print(f"[bench] {self.kind} {name}: {phase['calls']} calls, {phase['seconds']} s",
+              file=sys.stderr, flush=True)
+
+    def go(self) -> dict[str, Any]:
+        args = self.args
+        self.up()
+        if self.kind == "ours":
+            install_rbac(self.state.root / "bin" / "kubectl", self.state.kubeconfig)
+        client = OUR_APP_ID if self.kind == "ours" else REFERENCE_APP_ID
+        self.calls = Calls(self.control, client)
+        pid = self.start_controller()
+        self.rss = RssSampler(pid)
+        self.rss.start()
+        self.measure("node_init", self.initialize)
+        if not args.only_init:
+            self.measure("idle", lambda: time.sleep(args.idle))
+            self.load_balancer_phases()
+        self.rss.stopped.set()
+        return {"controller": self.label, "nodes": args.nodes, "services": args.services,
+                "linger_s": args.linger, "phases": self.phases, "rss_peak_mb": self.rss.peak,
+                "rss_samples": self.rss.samples[:: max(1, len(self.rss.samples) // 60)],
+                "service_groups_left_after_delete": getattr(self, "leftovers", None)}
+
+    @property
+    def label(self) -> str:
+        return "k8s-aws" if self.kind == "ours" else f"cloud-provider-aws syncs={self.args.syncs}"
+
+    def load_balancer_phases(self) -> None:
+        args, state = self.args, self.state
+        count = args.services
+        self.measure("clb_create", lambda: (
+            kubectl(state, "apply", "-f", "-", stdin=services("svc", count)),
+            wait(lambda: with_hostnames(state, "svc") >= count, args.timeout, "hostnames", 1.0)))
+        self.measure("clb_steady", lambda: time.sleep(args.steady))
+        if args.stop_after_steady:
+            return
+        node = sorted(json.loads(kubectl(state, "get", "nodes", "-o", "json"))["items"],
+                      key=lambda n: n["metadata"]["name"])[0]
+        instance = node["spec"]["providerID"].rsplit("/", 1)[-1]
+        name = node["metadata"]["name"]
+        self.measure("node_excluded", lambda: (
+            kubectl(state, "label", "node", name, f"{EXCLUDE_LABEL}=true"),
+            wait(lambda: self.behind(instance) == 0, args.timeout, "node deregistered", 1.0)))
+        self.measure("node_included", lambda: (
+            kubectl(state, "label", "node", name, f"{EXCLUDE_LABEL}-"),
+            wait(lambda: self.behind(instance) == count, args.timeout, "node registered", 1.0)))
+        self.measure("clb_delete", lambda: (
+            kubectl(state, "delete", "services", *[f"svc-{i}" for i in range(count)],
+                    "--wait=false"),
+            wait(lambda: service_count(state, "svc") == 0, args.timeout, "Services gone", 1.0)))
+        self.leftovers = self.service_groups()
+        if "incomplete" in self.phases["clb_delete"]:
+            self.phases["clb_delete"]["incomplete"] += (
+                f": {service_count(state, 'svc')} of {count} Services left")
+        self.control.patch_config({"faults": [{"pattern": "*", "kind": "throttle",
+                                               "rate": args.throttle,
+                                               "clients": self.calls.client}]})
+        self.measure("clb_create_throttled", lambda: (
+            kubectl(state, "apply", "-f", "-", stdin=services("thr", count)),
+            wait(lambda: with_hostnames(state, "thr") >= count, args.timeout, "hostnames", 1.0)))
+        self.control.patch_config({"faults": []})
+
+    def behind(self, instance: str) -> int:
+        pages = self.elb.get_paginator("describe_load_balancers").paginate()
+        return sum(1 for page in pages for lb in page["LoadBalancerDescriptions"]
+                   if any(i["InstanceId"] == instance for i in lb["Instances"]))
+
+    def service_groups(self) -> int:
+        """Security groups of a Service (tagged with its name) still in the emulator."""
+        groups = bench_client(self.state, "ec2").describe_security_groups(
+            Filters=[{"Name": "tag-key", "Values": ["kubernetes.io/service-name"]}])
+        return len(groups["SecurityGroups"])
+
+    def down(self) -> None:
+        subprocess.run([*CLI, "down", "--dir", str(self.dir)], capture_output=True, check=False)
+
+
+def bench_client(state: SandboxState, service: str) -> Any:
+    """The benchmark's own reads, under the app id `bench` (not counted for either side)."""
+    session: Any = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
+                                         region_name=state.region)
+    settings: dict[str, Any] = {"user_agent_appid": "bench"}
+    return session.client(service, endpoint_url=state.emulator_url, config=Config(**settings))
+
+
+def wait_for_child(leader: int, binary: str) -> int:
+    """The pid of `binary` in the session `leader` started (the reference, under the relay)."""
+    found: dict[str, int] = {}
+
+    def started() -> bool:
+        for pid in procfs.session_pids(leader):
+            try:
+                if Path(f"/proc/{pid}/exe").resolve().name == binary:
+                    found["pid"] = pid
+                    return True
+            except OSError:
+                continue
+        return False
+
+    wait(started, 30, f"{binary} to start")
+    return found["pid"]
+
+
+def emulator_up(url: str) -> bool:
+    with urllib.request.urlopen(url + "/_k8s_aws/config", timeout=5) as response:
+        return bool(response.status == 200)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--controller", choices=("ours", "ref"), default="ours")
+    parser.add_argument("--nodes", type=int, default=20)
+    parser.add_argument("--services", type=int, default=20)
+    parser.add_argument("--syncs", type=int, default=4, help="reference --concurrent-service-syncs")
+    parser.add_argument("--idle", type=float, default=120.0)
+    parser.add_argument("--steady", type=float, default=60.0)
+    parser.add_argument("--linger", type=float, default=60.0,
+                        help="seconds an ELB's interfaces outlive it (AWS: minutes)")
+    parser.add_argument("--throttle", type=float, default=0.2)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--init-timeout", type=float, default=1800.0)
+    parser.add_argument("--only-init", action="store_true")
+    parser.add_argument("--stop-after-steady", action="store_true",
+                        help="create and steady only (memory at scale)")
+    args = parser.parse_args()
+    run = Run(args, args.controller)
+    try:
+        print(json.dumps(run.go()), flush=True)
+    finally:
+        run.down()
+
+
+if __name__ == "__main__":
+    main()
