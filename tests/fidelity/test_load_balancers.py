@@ -59,6 +59,32 @@ def test_same_name_other_settings_is_a_duplicate(elbv2: Any, world: World) -> No
     assert len(elbv2.describe_load_balancers()["LoadBalancers"]) == 1
 
 
+def test_an_nlb_made_without_security_groups_takes_none_later(
+    elbv2: Any, world: World
+) -> None:
+    bare = create_nlb(elbv2, world, "bare")
+    group = world.group
+    with pytest.raises(elbv2.exceptions.ClientError) as refused:
+        elbv2.set_security_groups(LoadBalancerArn=bare["LoadBalancerArn"],
+                                  SecurityGroups=[group])
+    assert refused.value.response["Error"]["Code"] == "InvalidConfigurationRequest"
+    made = create_nlb(elbv2, world, "grouped", SecurityGroups=[group])
+    elbv2.set_security_groups(LoadBalancerArn=made["LoadBalancerArn"], SecurityGroups=[group])
+
+
+def test_a_deleted_listener_detaches_its_target_group(elbv2: Any, world: World) -> None:
+    lb = create_nlb(elbv2, world, "detach")["LoadBalancerArn"]
+    group = create_group(elbv2, world)
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb, Protocol="TCP", Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])["Listeners"][0]
+    attached = elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"][0]
+    assert attached["LoadBalancerArns"] == [lb]
+    elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+    detached = elbv2.describe_target_groups(TargetGroupArns=[group])["TargetGroups"][0]
+    assert detached["LoadBalancerArns"] == []
+
+
 def create_group(elbv2: Any, world: World, port: int = 30080) -> str:
     return str(elbv2.create_target_group(
         Name="k8s-default-web-0123456789", Protocol="TCP", Port=port, VpcId=world.vpc,

@@ -34,6 +34,8 @@ AWS_CONDITION_KEYS: dict[str, set[str]] = {
     "ec2:DeleteSnapshot": {RT},
     "elasticloadbalancing:CreateLoadBalancer": {QT, KEYS},
     "elasticloadbalancing:AddTags": {QT, KEYS, RT},
+    "elasticloadbalancing:CreateTargetGroup": {QT, KEYS},
+    "elasticloadbalancing:CreateListener": {QT, KEYS, RT},
     **{
         f"elasticloadbalancing:{name}": {RT}
         for name in (
@@ -42,7 +44,9 @@ AWS_CONDITION_KEYS: dict[str, set[str]] = {
             "SetLoadBalancerPoliciesForBackendServer", "SetLoadBalancerPoliciesOfListener",
             "ApplySecurityGroupsToLoadBalancer", "AttachLoadBalancerToSubnets",
             "DetachLoadBalancerFromSubnets", "RegisterInstancesWithLoadBalancer",
-            "DeregisterInstancesFromLoadBalancer",
+            "DeregisterInstancesFromLoadBalancer", "DeleteListener", "ModifyTargetGroup",
+            "RegisterTargets", "DeregisterTargets", "DeleteTargetGroup",
+            "ModifyTargetGroupAttributes",
         )
     },
     "iam:CreateServiceLinkedRole": {"iam:AWSServiceName"},

@@ -22,7 +22,7 @@ from k8s_aws.loadbalancer.backends import BackendNode
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
 from k8s_aws.loadbalancer.service_plan import PlannerSettings, PlanRequest, plan_service
 from k8s_aws.model.instance import InstanceId, InstanceRecord
-from k8s_aws.model.loadbalancer import HealthCheck, Observed, backend_rule
+from k8s_aws.model.loadbalancer import DesiredLoadBalancer, HealthCheck, Observed, backend_rule
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 
 from .lb_fixtures import CLUSTER, service
@@ -143,16 +143,10 @@ def test_the_load_balancer_type_is_read_in_one_place() -> None:
     assert service({"type": "clb"}).lb_type == "classic"
 
 
-def test_an_nlb_service_is_skipped_with_a_warning() -> None:
-    planned = plan_service(request(service({"type": "nlb"})), SETTINGS, NETWORK)
-    assert planned.kind == "skip"
-    assert [n.reason for n in planned.notes] == ["UnsupportedLoadBalancerType"]
-
-
 def test_the_health_check_default_lives_in_one_place() -> None:
     assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(HealthCheck))
     planned = plan_service(request(service()), SETTINGS, NETWORK)
-    assert planned.desired is not None
+    assert isinstance(planned.desired, DesiredLoadBalancer)
     assert planned.desired.health_check == HealthCheck(
         "TCP:30080", build.HEALTHY_THRESHOLD, build.UNHEALTHY_THRESHOLD, build.INTERVAL,
         build.TIMEOUT)

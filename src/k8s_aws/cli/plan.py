@@ -17,6 +17,7 @@ from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.cloud.nlb_observer import NetworkLoadBalancerReader
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.bootstrap import resolve_aws
@@ -49,6 +50,7 @@ async def _plans(
         observer = LoadBalancerObserver(
             aws.client("elb"), ec2, run, cluster, InstanceDirectory(ec2, executor),
             NetworkDirectory(ec2, run), vpc,
+            nlb=NetworkLoadBalancerReader(aws.client("elbv2"), run, cluster),
         )
         settings = PlannerSettings(cluster, vpc)
         async with await api_client(kubeconfig) as api:

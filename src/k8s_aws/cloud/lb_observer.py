@@ -18,6 +18,7 @@ from k8s_aws.cloud.clb_wire import attributes_of, group_of, summary, tags_of
 from k8s_aws.cloud.errors import NotFound
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.cloud.nlb_observer import NetworkLoadBalancerReader
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.instance import InstanceId
 from k8s_aws.model.loadbalancer import (
@@ -30,13 +31,18 @@ from k8s_aws.model.loadbalancer import (
     frontend_group_name,
     ours,
 )
+from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
+
+CLASSIC, NLB, EVERY = "classic", "nlb", "every"  # which families `observe` reads
 
 
 class LoadBalancerObserver:
     def __init__(
         self, elb: Any, ec2: Any, run: Runner, cluster: str,
         directory: InstanceDirectory, network: NetworkDirectory, vpc_id: str = "",
+        nlb: NetworkLoadBalancerReader | None = None,
     ) -> None:
+        self._nlb = nlb
         self._elb = elb
         self._ec2 = ec2
         self._run = run
@@ -47,7 +53,8 @@ class LoadBalancerObserver:
 
     async def observe(
         self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
-        check_backend_users: bool = False,
+        check_backend_users: bool = False, family: str = CLASSIC, previous: bool = False,
+        service: tuple[str, str] = ("", ""),
     ) -> Observed:
         """The snapshot for load balancer `name` with the given nodes' instances. With `known`
         (what the last apply left), only the network facts are re-read. `check_backend_users`
@@ -57,7 +64,7 @@ class LoadBalancerObserver:
         if known is not None:
             return replace(known, vpc_id=snapshot.vpc_id, subnets=snapshot.subnets,
                            instances=snapshot.instances, instance_groups=snapshot.instance_groups)
-        lb = await self._observe_lb(name)
+        snapshot = await self._families(snapshot, name, family, previous, service)
         frontend, backend = await self._groups(name, snapshot.vpc_id)
         admitting: frozenset[str] = frozenset()
         unused = False
@@ -65,9 +72,25 @@ class LoadBalancerObserver:
             admitting = frozenset(await self.admitting(backend.id))
             if check_backend_users:
                 unused = not await self._backend_users(backend.id, name)
-        return replace(snapshot, load_balancer=lb, frontend_group=frontend,
+        return replace(snapshot, frontend_group=frontend,
                        backend_group=backend, node_groups_admitting=admitting,
                        backend_unused=unused)
+
+    async def _families(
+        self, snapshot: Observed, name: str, family: str, previous: bool,
+        service: tuple[str, str],
+    ) -> Observed:
+        lb = None
+        if family in (CLASSIC, EVERY):
+            lb = await self._observe_lb(name)
+        if self._nlb is None or (family == CLASSIC and not (previous and lb is None)):
+            return replace(snapshot, load_balancer=lb)
+        nlb, groups = await self._nlb.observe(name, service if family == NLB else None)
+        if family == EVERY:
+            groups = await self._nlb.service_target_groups(*service)
+        elif family == NLB and previous and nlb is None:
+            lb = await self._observe_lb(name)
+        return replace(snapshot, load_balancer=lb, network_lb=nlb, target_groups=groups)
 
     async def _network_facts(self, instance_ids: tuple[str, ...]) -> Observed:
         found = await asyncio.gather(*(self._directory.get(InstanceId(i)) for i in instance_ids))
@@ -115,7 +138,8 @@ class LoadBalancerObserver:
 
     async def _backend_users(self, backend: str, own: str) -> set[str]:
         """Load balancers other than `own` that use the backend group."""
-        return {
+        nlbs = await self._nlb.users_of(backend, own) if self._nlb else set()
+        return nlbs | {
             d["LoadBalancerName"] for d in await self._all_load_balancers()
             if backend in d.get("SecurityGroups", []) and d["LoadBalancerName"] != own
         }
@@ -170,6 +194,12 @@ class LoadBalancerObserver:
             for entry in described["TagDescriptions"]:
                 tags[entry["LoadBalancerName"]] = tags_of(entry.get("Tags", []))
         return {n: summary(d, tags.get(n, ())) for n, d in found.items()}
+
+    async def nlb_fleet(
+        self, names: set[str]
+    ) -> dict[str, tuple[ObservedNetworkLB, tuple[ObservedTargetGroup, ...]]]:
+        """The Network LB family's whole-fleet summaries (none without an NLB reader)."""
+        return await self._nlb.fleet(names) if self._nlb and names else {}
 
     async def fleet_groups(self) -> dict[str, ObservedGroup]:
         """Every frontend group of this cluster's load balancers, in one filtered call."""

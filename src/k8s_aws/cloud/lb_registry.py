@@ -41,6 +41,7 @@ class Context:
     cluster: str
     vpc_id: str
     applied: Applied = field(default_factory=Applied)
+    elbv2: Any = None  # the Network LB family's client
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class NetworkDirectory:
         records = [
             SubnetRecord(
                 id=s["SubnetId"], zone=s["AvailabilityZone"], vpc_id=s["VpcId"],
-                public=s["SubnetId"] in public,
+                public=s["SubnetId"] in public, cidr=s.get("CidrBlock", ""),
                 tags=tuple((t["Key"], t["Value"]) for t in s.get("Tags", [])),
             )
             for s in raw

@@ -15,6 +15,7 @@ from k8s_aws.cloud.clb import LoadBalancerApplier
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.cloud.network import NetworkDirectory
+from k8s_aws.cloud.nlb_observer import NetworkLoadBalancerReader
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.health import health_app, start_health_server
@@ -177,11 +178,13 @@ class ControllerManager:
         services = Informer("services", service_lister(api), dispatch)
         self.informers.append(services)
         elb = self.aws.client("elb")
+        elbv2 = self.aws.client("elbv2")
         controller = ServiceController(
             services=services.cache, nodes=nodes.cache,
-            observer=LoadBalancerObserver(elb, ec2, run, s.cluster_name, directory,
-                                          NetworkDirectory(ec2, run), s.vpc_id),
-            applier=LoadBalancerApplier(elb, ec2, run, s.cluster_name),
+            observer=LoadBalancerObserver(
+                elb, ec2, run, s.cluster_name, directory, NetworkDirectory(ec2, run), s.vpc_id,
+                nlb=NetworkLoadBalancerReader(elbv2, run, s.cluster_name)),
+            applier=LoadBalancerApplier(elb, ec2, run, s.cluster_name, elbv2),
             writer=ServiceWriter(api), events=events,
             settings=PlannerSettings(s.cluster_name, s.vpc_id),
         )

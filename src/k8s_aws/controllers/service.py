@@ -27,7 +27,7 @@ from k8s_aws.loadbalancer.service import (
     FINALIZER,
     ServiceView,
     load_balancer_name,
-    wants_classic_lb,
+    wants_load_balancer,
 )
 from k8s_aws.loadbalancer.service_plan import (
     DELETE,
@@ -93,7 +93,7 @@ class ServiceController:
         if _backend_signature(old) == _backend_signature(new):
             return
         for service_key, raw in self._services.items():
-            if wants_classic_lb(ServiceView.of(raw)):
+            if wants_load_balancer(ServiceView.of(raw)):
                 self.queue.add(service_key)
 
     async def drift_sweep(self) -> list[str]:
@@ -153,13 +153,13 @@ class ServiceController:
         if plan.actions:
             self._known.pop(service.key, None)  # unknown until the apply completes
             applied = await self._applier.apply(plan, observed.vpc_id)
-            if not applied.dns_name and observed.load_balancer:
-                applied.dns_name = observed.load_balancer.dns_name
+            if not applied.dns_name:
+                applied.dns_name = observed.hostname
             observed = simulate(observed, plan.actions, applied)
             await self._events.record(ref, "Normal", "EnsuredLoadBalancer",
                                       f"load balancer {desired.name}: {summarize(plan)}")
         self._known[service.key] = observed
-        hostname = observed.load_balancer.dns_name if observed.load_balancer else ""
+        hostname = observed.hostname
         if hostname and hostname != service.ingress_hostname:
             await self._writer.set_hostname(service.namespace, service.name, hostname)
         return None

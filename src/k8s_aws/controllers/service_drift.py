@@ -10,8 +10,8 @@ import logging
 
 from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
-from k8s_aws.loadbalancer.drift import group_drifted, load_balancer_drifted
-from k8s_aws.model.loadbalancer import Observed
+from k8s_aws.loadbalancer.drift import group_drifted, load_balancer_drifted, network_lb_drifted
+from k8s_aws.model.loadbalancer import Observed, ObservedGroup
 from k8s_aws.support.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -38,18 +38,36 @@ class DriftSweeper:
             lost |= {k for k in keys if not snapshots[k].node_groups_admitting <= admitting}
         return lost
 
+    async def _nlbs_drifted(
+        self, snapshots: dict[str, Observed], by_nlb: dict[str, str],
+        groups: dict[str, ObservedGroup],
+    ) -> set[str]:
+        fleet = await self._observer.nlb_fleet(set(by_nlb))
+        drifted = set()
+        for name, key in by_nlb.items():
+            known = snapshots[key]
+            front = known.frontend_group
+            assert known.network_lb is not None
+            if network_lb_drifted(known.network_lb, known.target_groups, fleet.get(name)) or (
+                    group_drifted(front, groups.get(front.id) if front else None)):
+                drifted.add(key)
+        return drifted
+
     async def sweep(self) -> list[str]:
         snapshots = dict(self._known)  # reconciles change the cache while this awaits
         by_name = {
             known.load_balancer.name: key
             for key, known in snapshots.items() if known.load_balancer is not None
         }
-        if not by_name:
+        by_nlb = {known.network_lb.name: key
+                  for key, known in snapshots.items() if known.network_lb is not None}
+        if not by_name and not by_nlb:
             self.sweeps += 1
             return []
-        lbs = await self._observer.fleet(set(by_name))
+        lbs = await self._observer.fleet(set(by_name)) if by_name else {}
         groups = await self._observer.fleet_groups()
         drifted = await self._node_rules_lost(snapshots)
+        drifted |= await self._nlbs_drifted(snapshots, by_nlb, groups)
         for name, key in by_name.items():
             known = snapshots[key]
             front = known.frontend_group

@@ -3,11 +3,12 @@ caches, the AWS side from the observer (shared by the service controller and `k8
 
 from __future__ import annotations
 
-from k8s_aws.cloud.lb_observer import LoadBalancerObserver
+from k8s_aws.cloud.lb_observer import CLASSIC, EVERY, NLB, LoadBalancerObserver
 from k8s_aws.kube.informer import Obj
 from k8s_aws.kube.nodes import NodeView
+from k8s_aws.loadbalancer.annotations import NLB as NLB_TYPE
 from k8s_aws.loadbalancer.backends import BackendNode
-from k8s_aws.loadbalancer.service import ServiceView, load_balancer_name
+from k8s_aws.loadbalancer.service import FINALIZER, ServiceView, load_balancer_name
 from k8s_aws.loadbalancer.service_plan import (
     DELETE,
     ENSURE,
@@ -57,10 +58,14 @@ async def observe_and_plan(
     early = without_aws(request)  # not ours, or invalid: no AWS call
     if early is not None:
         return early
-    kind = intent(request.service)
+    service = request.service
+    kind = intent(service)
+    family = NLB if service.lb_type == NLB_TYPE else CLASSIC
     snapshot = await observer.observe(
-        load_balancer_name(request.service.uid), instance_ids(request),
+        load_balancer_name(service.uid), instance_ids(request),
         known=None if kind == DELETE else known,
         check_backend_users=kind == DELETE and not request.backend_wanted_elsewhere,
+        family=EVERY if kind == DELETE else family,
+        previous=FINALIZER in service.finalizers, service=(service.namespace, service.name),
     )
     return plan_service(request, settings, snapshot)

@@ -6,6 +6,7 @@ first) so one Warning Event names all of them, each with the annotation and allo
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS", "SSL")
 ACCESS_LOG_INTERVALS = (5, 60)
 SKIPPED_TYPES = ("external", "nlb-ip")  # another controller (AWS LB Controller) owns these
 SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+EIP_ALLOCATION_RE = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 KNOWN_SUFFIXES = frozenset({
@@ -45,6 +47,37 @@ CLASSIC_UNSUPPORTED = {
     "nlb-target-type": "applies to Network Load Balancers only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
+# Known but not acted on for a Network LB: each one present gets a Warning naming it.
+NLB_UNSUPPORTED = {
+    "access-log-emit-interval": "a Network Load Balancer has no access log interval",
+    "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by deregistration_delay",
+    "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by deregistration_delay",
+    "connection-idle-timeout": "applies to Classic ELBs only",
+    "ip-address-type": "NLBs are created IPv4 only by k8s-aws for now",
+    "name": "a Network Load Balancer is named after the Service UID",
+    "load-balancer-attributes": "NLB attributes are not supported by k8s-aws yet",
+    "healthcheck-success-codes": "NLB health check success codes are not supported yet",
+    "nlb-target-type": "k8s-aws registers instance targets only",
+    "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
+}
+NLB_HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
+# target-group-attributes keys and how each value is checked ("bool" or (low, high)).
+TARGET_GROUP_ATTRIBUTES: dict[str, str | tuple[int, int]] = {
+    "preserve_client_ip.enabled": "bool",
+    "proxy_protocol_v2.enabled": "bool",
+    "deregistration_delay.timeout_seconds": (0, 3600),
+    "deregistration_delay.connection_termination.enabled": "bool",
+    "stickiness.enabled": "bool",
+    "connection_termination.enabled": "bool",
+}
+PROXY_PROTOCOL_V2 = "proxy_protocol_v2.enabled"
+NLB_BACKEND_PROTOCOLS = ("ssl", "tcp")
+ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
+# An ACM certificate or an IAM server certificate: what a TLS listener accepts.
+CERTIFICATE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+"
+    r"|iam::\d{12}:server-certificate/[\w+=,.@/-]+)$")
+SCHEMES = ("internal", "internet-facing")
 CLASSIC = "classic"
 NLB = "nlb"
 EXTERNAL = "external"
@@ -115,6 +148,10 @@ class LoadBalancerSettings:
     health_check: HealthCheckOverrides = field(default_factory=HealthCheckOverrides)
     target_node_labels: tuple[tuple[str, str], ...] = ()
     subnets: tuple[str, ...] = ()
+    alpn_policy: str | None = None  # NLB TLS listeners
+    target_group_attributes: tuple[tuple[str, str], ...] = ()  # NLB, proxy-protocol included
+    eip_allocations: tuple[str, ...] = ()  # NLB, internet-facing: one per subnet
+    private_ipv4_addresses: tuple[str, ...] = ()  # NLB, internal: one per subnet
     # Present annotations this LB type does not act on: (annotation, why/what instead).
     unsupported: tuple[tuple[str, str], ...] = ()
 
@@ -182,6 +219,11 @@ def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tupl
         if suffix not in KNOWN_SUFFIXES:
             r.problem(suffix, "unknown annotation; see the aws-load-balancer-* annotations")
     lb_type = classify(annotations)
+    if lb_type == NLB:
+        return lb_type, tuple(
+            (PREFIX + suffix, NLB_UNSUPPORTED[suffix])
+            for suffix in sorted(NLB_UNSUPPORTED.keys() & r.values.keys())
+        )
     if lb_type != CLASSIC:
         return lb_type, ()
     for suffix in sorted(NLB_ONLY & r.values.keys()):
@@ -230,12 +272,85 @@ def _health_overrides(r: _Reader) -> HealthCheckOverrides:
     return health
 
 
+def _nlb_scheme(r: _Reader, internal: bool) -> bool:
+    """`scheme` (the AWS LB Controller's name) next to the reference's `internal`: both may
+    be given only if they agree."""
+    scheme = r.choice("scheme", SCHEMES)
+    if scheme is None:
+        return internal
+    if r.text("internal") is not None and (scheme == "internal") != internal:
+        r.problem("scheme", f"{scheme!r} contradicts aws-load-balancer-internal")
+    return scheme == "internal"
+
+
+def _nlb_tls(r: _Reader) -> None:
+    """What a Network LB's TLS listeners accept: a certificate ARN, ssl or tcp to targets."""
+    cert = r.text("ssl-cert")
+    if cert and not CERTIFICATE_ARN_RE.match(cert):
+        r.problem("ssl-cert", f"invalid value {cert!r}; expected an ACM certificate ARN "
+                  "(arn:aws:acm:<region>:<account>:certificate/<id>) or an IAM server "
+                  "certificate ARN")
+    backend = r.text("backend-protocol")
+    if backend is not None and backend.lower() not in NLB_BACKEND_PROTOCOLS:
+        r.problem("backend-protocol", f"invalid value {backend!r} for a Network Load "
+                  f"Balancer; allowed: {', '.join(NLB_BACKEND_PROTOCOLS)}")
+
+
+def _target_group_attributes(r: _Reader, proxy: bool) -> tuple[tuple[str, str], ...]:
+    """`k=v` pairs of known keys with checked values; `proxy-protocol: *` is proxy protocol v2
+    on every target group (and must not contradict an explicit proxy_protocol_v2.enabled)."""
+    found: dict[str, str] = {}
+    for key, value in r.pairs("target-group-attributes"):
+        rule = TARGET_GROUP_ATTRIBUTES.get(key)
+        bad = f"{key}: invalid value {value!r}; allowed: "
+        if rule is None:
+            r.problem("target-group-attributes", f"unknown attribute {key!r}; allowed: "
+                      f"{', '.join(TARGET_GROUP_ATTRIBUTES)}")
+        elif rule == "bool" and value.lower() not in BOOL_VALUES:
+            r.problem("target-group-attributes", bad + "true, false")
+        elif isinstance(rule, tuple) and not (value.isdigit() and rule[0] <= int(value) <= rule[1]):
+            r.problem("target-group-attributes", bad + f"an integer {rule[0]}-{rule[1]}")
+        else:
+            found[key] = value.lower()
+    if proxy:
+        if found.get(PROXY_PROTOCOL_V2) == "false":
+            r.problem("proxy-protocol", f"contradicts target-group-attributes {PROXY_PROTOCOL_V2}")
+        found[PROXY_PROTOCOL_V2] = "true"
+    return tuple(sorted(found.items()))
+
+
+def _static_addresses(r: _Reader, internal: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(eip-allocations, private-ipv4-addresses): ids and IPv4s, each for its scheme only.
+    Their count and subnets are checked against the chosen subnets by the planner."""
+    eips = r.items("eip-allocations")
+    for eip in eips:
+        if not EIP_ALLOCATION_RE.match(eip):
+            r.problem("eip-allocations", f"invalid allocation id {eip!r}; expected eipalloc-<hex>")
+    if eips and internal:
+        r.problem("eip-allocations", "applies to internet-facing load balancers only")
+    addresses = r.items("private-ipv4-addresses")
+    for address in addresses:
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            r.problem("private-ipv4-addresses", f"invalid value {address!r}; expected IPv4s")
+    if addresses and not internal:
+        r.problem("private-ipv4-addresses", "applies to internal load balancers only")
+    return eips, addresses
+
+
 def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
     """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
     r = _Reader(annotations)
     lb_type, unsupported = _family(r, annotations)
     internal_text = r.text("internal") or ""
     internal = internal_text.lower() not in ("", "false")
+    eips: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    if lb_type == NLB:
+        internal = _nlb_scheme(r, internal)
+        eips, addresses = _static_addresses(r, internal)
+        _nlb_tls(r)
     proxy = r.text("proxy-protocol")
     if proxy is not None and proxy != "*":
         r.problem("proxy-protocol", f"invalid value {proxy!r}; allowed: *")
@@ -247,6 +362,9 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
                 r.problem(suffix, f"invalid security group id {group!r}; expected sg-<hex>")
     access_logs = _access_logs(r)
     health = _health_overrides(r)
+    if lb_type == NLB and health.protocol not in (None, *NLB_HEALTH_PROTOCOLS):
+        r.problem("healthcheck-protocol", f"invalid value {health.protocol!r} for a Network "
+                  f"Load Balancer; allowed: {', '.join(NLB_HEALTH_PROTOCOLS)}")
     ssl_cert = r.text("ssl-cert") or None
     if ssl_cert is not None and not ssl_cert.startswith("arn:"):
         r.problem("ssl-cert", f"invalid value {ssl_cert!r}; expected an ACM or IAM certificate ARN")
@@ -269,6 +387,11 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         health_check=health,
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),
+        alpn_policy=r.choice("alpn-policy", ALPN_POLICIES) if lb_type == NLB else None,
+        target_group_attributes=(_target_group_attributes(r, proxy == "*") if lb_type == NLB
+                                 else ()),
+        eip_allocations=eips,
+        private_ipv4_addresses=addresses,
         unsupported=unsupported,
     )
     if r.problems:

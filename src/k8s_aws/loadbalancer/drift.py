@@ -7,6 +7,7 @@ Service is re-observed in full and re-planned.
 from __future__ import annotations
 
 from k8s_aws.model.loadbalancer import ObservedGroup, ObservedLoadBalancer
+from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
 
 def load_balancer_drifted(known: ObservedLoadBalancer, actual: ObservedLoadBalancer | None) -> bool:
@@ -30,3 +31,21 @@ def group_drifted(known: ObservedGroup | None, actual: ObservedGroup | None) -> 
     if known is None:
         return False
     return actual is None or known.rules != actual.rules
+
+
+def network_lb_drifted(
+    known: ObservedNetworkLB, groups: tuple[ObservedTargetGroup, ...],
+    actual: tuple[ObservedNetworkLB, tuple[ObservedTargetGroup, ...]] | None,
+) -> bool:
+    """On the fleet summaries: the NLB, its placement and groups, and which target groups
+    (with their health checks) its listeners still use."""
+    if actual is None:
+        return True
+    lb, attached = actual
+    return (
+        known.internal != lb.internal
+        or set(known.subnets) != set(lb.subnets)
+        or set(known.security_groups) != set(lb.security_groups)
+        or {(g.arn, g.health_check) for g in groups}
+        != {(g.arn, g.health_check) for g in attached}
+    )

@@ -47,6 +47,8 @@ from k8s_aws.model.loadbalancer import (
     backend_rule,
     ours,
 )
+from k8s_aws.model.nlb import DesiredNetworkLB
+from k8s_aws.model.nlb_actions import DeleteNetworkLoadBalancer, DeleteTargetGroup
 
 
 def plan_delete(
@@ -63,6 +65,13 @@ def plan_delete(
         if not ours(lb.tags, cluster, service):
             return Plan(refusal=f"load balancer {lb.name} is not tagged as {service}'s: kept")
         actions.append(DeleteLoadBalancer(lb.name))
+    nlb = observed.network_lb
+    if nlb is not None:
+        if not ours(nlb.tags, cluster, service):
+            return Plan(refusal=f"load balancer {nlb.name} is not tagged as {service}'s: kept")
+        actions.append(DeleteNetworkLoadBalancer(nlb.arn, nlb.name))
+    actions += [DeleteTargetGroup(tg.arn, tg.name) for tg in observed.target_groups
+                if ours(tg.tags, cluster, service)]
     group = observed.frontend_group
     if group is not None and ours(group.tags, cluster, service):
         actions.append(DeleteGroup(group.id, group.name))
@@ -75,9 +84,9 @@ def plan_delete(
     return Plan(tuple(actions))
 
 
-def _backend_actions(desired: DesiredLoadBalancer, observed: Observed, cluster: str) -> tuple[
-    list[Action], str
-]:
+def backend_actions(
+    desired: DesiredLoadBalancer | DesiredNetworkLB, observed: Observed, cluster: str
+) -> tuple[list[Action], str]:
     actions: list[Action] = []
     if observed.backend_group is None:
         actions.append(CreateGroup(
@@ -94,8 +103,8 @@ def _backend_actions(desired: DesiredLoadBalancer, observed: Observed, cluster: 
     return actions, backend
 
 
-def _frontend_actions(
-    desired: DesiredLoadBalancer, observed: Observed, cluster: str
+def frontend_actions(
+    desired: DesiredLoadBalancer | DesiredNetworkLB, observed: Observed, cluster: str
 ) -> tuple[list[Action], str | None, str | None]:
     """(actions, group id or ref, refusal)."""
     want = desired.frontend_group
@@ -212,12 +221,12 @@ def plan_ensure(desired: DesiredLoadBalancer, observed: Observed, cluster: str) 
     refusal = _refusal(desired, lb, cluster) if lb is not None else None
     if refusal:
         return Plan(refusal=refusal)
-    frontend_actions, frontend, refusal = _frontend_actions(desired, observed, cluster)
+    front_actions, frontend, refusal = frontend_actions(desired, observed, cluster)
     if refusal:
         return Plan(refusal=refusal)
-    backend_actions, backend = _backend_actions(desired, observed, cluster)
+    back_actions, backend = backend_actions(desired, observed, cluster)
     groups = tuple(g for g in (frontend, *desired.user_groups, backend) if g)
-    actions: list[Action] = [*backend_actions, *frontend_actions]
+    actions: list[Action] = [*back_actions, *front_actions]
     if lb is None:
         return Plan(tuple(actions + _create_actions(desired, groups)))
     return Plan(tuple(actions + _update_actions(desired, observed, lb, groups)))

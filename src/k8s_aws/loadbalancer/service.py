@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from k8s_aws.loadbalancer.annotations import CLASSIC, classify
+from k8s_aws.loadbalancer.annotations import CLASSIC, NLB, classify
 
 FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
 
@@ -79,6 +79,14 @@ def wants_classic_lb(service: ServiceView) -> bool:
     )
 
 
+def wants_load_balancer(service: ServiceView) -> bool:
+    """Ours: a Classic ELB or a Network LB (`type: nlb`); never a class or another controller's."""
+    return (
+        service.type == "LoadBalancer" and not service.load_balancer_class
+        and service.lb_type in (CLASSIC, NLB)
+    )
+
+
 def load_balancer_name(uid: str) -> str:
     """The reference's name: "a" + the Service UID without dashes, cut to 32 characters."""
     return ("a" + uid.replace("-", ""))[:32]
@@ -86,9 +94,9 @@ def load_balancer_name(uid: str) -> str:
 
 def service_problems(service: ServiceView) -> list[str]:
     """What a Classic ELB cannot do for this Service, each naming the field and the fix."""
-    problems = []
+    problems = _nlb_port_problems(service) if service.lb_type == NLB else []
     protocols = {p.protocol for p in service.ports}
-    if protocols - {"TCP"}:
+    if service.lb_type != NLB and protocols - {"TCP"}:
         problems.append(
             f"spec.ports: protocol {', '.join(sorted(protocols - {'TCP'}))} is not supported by "
             "a Classic ELB (TCP only); use aws-load-balancer-type: nlb for UDP"
@@ -108,4 +116,26 @@ def service_problems(service: ServiceView) -> list[str]:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             problems.append(f"spec.loadBalancerSourceRanges: {cidr!r} is not a CIDR")
+    return problems
+
+
+def _nlb_port_problems(service: ServiceView) -> list[str]:
+    """A Network LB forwards TCP and UDP; one port number with both protocols becomes one
+    TCP_UDP listener, whose target group needs the two ServicePorts on one nodePort."""
+    problems = []
+    protocols = {p.protocol for p in service.ports}
+    if protocols - {"TCP", "UDP"}:
+        problems.append(
+            f"spec.ports: protocol {', '.join(sorted(protocols - {'TCP', 'UDP'}))} is not "
+            "supported by a Network Load Balancer; allowed: TCP, UDP"
+        )
+    by_port: dict[int, set[int]] = {}
+    for p in service.ports:
+        by_port.setdefault(p.port, set()).add(p.node_port)
+    for port, node_ports in sorted(by_port.items()):
+        if len(node_ports) > 1:
+            problems.append(
+                f"spec.ports: port {port} is both TCP and UDP (one TCP_UDP listener), so both "
+                f"need the same nodePort; got {', '.join(map(str, sorted(node_ports)))}"
+            )
     return problems

@@ -19,11 +19,21 @@ from k8s_aws.loadbalancer.annotations import (
 )
 from k8s_aws.loadbalancer.backends import BackendNode, backends_of
 from k8s_aws.loadbalancer.build import build_load_balancer
+from k8s_aws.loadbalancer.nlb_build import build_network_lb, nlb_tls_problems, subnet_mappings
+from k8s_aws.loadbalancer.nlb_plan import plan_nlb_ensure
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
-from k8s_aws.loadbalancer.service import FINALIZER, ServiceView, service_problems, wants_classic_lb
+from k8s_aws.loadbalancer.service import (
+    FINALIZER,
+    ServiceView,
+    service_problems,
+    wants_load_balancer,
+)
 from k8s_aws.loadbalancer.subnets import NoSubnets, select_subnets, subnets_by_annotation
 from k8s_aws.model.lb_actions import Plan
 from k8s_aws.model.loadbalancer import DesiredLoadBalancer, Observed
+from k8s_aws.model.nlb import DesiredNetworkLB
+
+Desired = DesiredLoadBalancer | DesiredNetworkLB
 
 ENSURE, DELETE, SKIP = "ensure", "delete", "skip"
 
@@ -58,15 +68,15 @@ class ServicePlan:
     kind: str  # ensure | delete | skip
     plan: Plan = field(default_factory=Plan)
     observed: Observed | None = None
-    desired: DesiredLoadBalancer | None = None
+    desired: Desired | None = None
     notes: tuple[Note, ...] = ()
     retry_after: float | None = None
 
 
 def intent(service: ServiceView) -> str:
-    """ensure: it wants a Classic ELB; delete: it no longer does but may still have one (our
-    finalizer); skip: not ours."""
-    if service.deleting or not wants_classic_lb(service):
+    """ensure: it wants a Classic ELB or an NLB; delete: it no longer does but may still have
+    one (our finalizer); skip: not ours."""
+    if service.deleting or not wants_load_balancer(service):
         return DELETE if FINALIZER in service.finalizers else SKIP
     return ENSURE
 
@@ -77,28 +87,34 @@ def summarize(plan: Plan) -> str:
     return ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counted.items())
 
 
-def _skip_notes(service: ServiceView) -> tuple[Note, ...]:
-    if service.type == "LoadBalancer" and not service.load_balancer_class and (
-        service.lb_type == NLB
-    ):
-        return (Note("Warning", "UnsupportedLoadBalancerType",
-                     f"{PREFIX}type: nlb is not supported by k8s-aws yet; "
-                     "no load balancer was created"),)
-    return ()
-
-
 def _unsupported_notes(settings: LoadBalancerSettings) -> tuple[Note, ...]:
+    family = "a Network Load Balancer" if settings.lb_type == NLB else "a Classic ELB"
     return tuple(
         Note("Warning", "UnsupportedAnnotation",
-             f"{annotation} is not supported for a Classic ELB and was ignored: {why}")
+             f"{annotation} is not supported for {family} and was ignored: {why}")
         for annotation, why in settings.unsupported
     )
 
 
+def _type_change(service: ServiceView, snapshot: Observed) -> Note | None:
+    """A live Service whose type annotation moved between classic and nlb: refused (the old
+    load balancer keeps serving, nothing is created or leaked) until the user reverts the
+    annotation or recreates the Service. AWS cannot convert one family into the other, and
+    swapping would change the Service's hostname under its clients."""
+    other = snapshot.load_balancer if service.lb_type == NLB else snapshot.network_lb
+    if other is None:
+        return None
+    have = "a Classic ELB" if service.lb_type == NLB else "a Network Load Balancer"
+    return Note("Warning", "LoadBalancerTypeChange",
+                f"{PREFIX}type changed, but this Service already has {have} ({other.name}); "
+                "AWS cannot change a load balancer's type: revert the annotation, or delete "
+                "and recreate the Service to switch; nothing changed")
+
+
 def desired_load_balancer(
     request: PlanRequest, settings: LoadBalancerSettings, cluster: str, snapshot: Observed
-) -> tuple[DesiredLoadBalancer | None, tuple[Note, ...]]:
-    """The desired Classic ELB, or None and the Note saying what is missing."""
+) -> tuple[Desired | None, tuple[Note, ...]]:
+    """The desired Classic ELB or NLB, or None and the Note saying what is missing."""
     backends, warnings = backends_of(
         request.nodes, settings.target_node_labels, snapshot.instances,
         snapshot.instance_groups, cluster,
@@ -109,7 +125,7 @@ def desired_load_balancer(
             "Warning", "UnknownVPC",
             "cannot tell the cluster's VPC from its nodes; set [Global] VPC in the cloud config",
         ))
-    lb = snapshot.load_balancer
+    lb = snapshot.network_lb if settings.lb_type == NLB else snapshot.load_balancer
     current = lb.subnets if lb else ()
     candidates = [s for s in snapshot.subnets if s.vpc_id == snapshot.vpc_id]
     try:
@@ -119,8 +135,15 @@ def desired_load_balancer(
         )
     except NoSubnets as exc:
         return None, (*notes, Note("Warning", "NoSubnets", str(exc)))
-    service = request.service
-    return build_load_balancer(service, settings, cluster, subnets, backends), notes
+    if settings.lb_type != NLB:
+        return build_load_balancer(request.service, settings, cluster, subnets, backends), notes
+    chosen = tuple(s for s in candidates if s.id in subnets)
+    mappings, problem = subnet_mappings(settings, chosen)
+    if problem:
+        return None, (*notes, Note("Warning", "InvalidConfiguration",
+                                   "no AWS change made: " + problem))
+    return build_network_lb(request.service, settings, cluster, subnets, backends,
+                            mappings), notes
 
 
 def without_aws(request: PlanRequest) -> ServicePlan | None:
@@ -129,12 +152,14 @@ def without_aws(request: PlanRequest) -> ServicePlan | None:
     service = request.service
     kind = intent(service)
     if kind == SKIP:
-        return ServicePlan(SKIP, notes=_skip_notes(service))
+        return ServicePlan(SKIP)
     if kind == DELETE:
         return None
     problems = service_problems(service)
     try:
-        parse_annotations(service.annotations)
+        parsed = parse_annotations(service.annotations)
+        if parsed.lb_type == NLB:
+            problems += nlb_tls_problems(service, parsed)
     except InvalidAnnotations as exc:
         problems += [str(p) for p in exc.problems]
     if problems:
@@ -155,12 +180,20 @@ def plan_service(
         plan = plan_delete(service.key, snapshot, settings.cluster,
                            request.backend_wanted_elsewhere)
         return ServicePlan(DELETE, plan, snapshot)
+    changed = _type_change(service, snapshot)
+    if changed is not None:
+        return ServicePlan(SKIP, notes=(changed,))
     parsed = parse_annotations(service.annotations)
     desired, notes = desired_load_balancer(request, parsed, settings.cluster, snapshot)
     notes = (*_unsupported_notes(parsed), *notes)
-    if desired is None:
-        return ServicePlan(SKIP, notes=notes, retry_after=60)
-    plan = plan_ensure(desired, snapshot, settings.cluster)
+    if desired is None:  # bad input waits for the user; missing network facts are retried
+        invalid = any(n.reason == "InvalidConfiguration" for n in notes)
+        return ServicePlan(SKIP, notes=notes, retry_after=None if invalid else 60)
+    if isinstance(desired, DesiredNetworkLB):
+        plan = plan_nlb_ensure(desired, snapshot, settings.cluster)
+    else:
+        plan = plan_ensure(desired, snapshot, settings.cluster)
+    notes = (*notes, *(Note("Warning", "LoadBalancerKept", w) for w in plan.warnings))
     if plan.refusal:
         notes = (*notes, Note("Warning", "LoadBalancerRefused", plan.refusal))
     return ServicePlan(ENSURE, plan, snapshot, desired, notes)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord, SubnetRecord
+from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
@@ -136,6 +137,14 @@ class Observed:
     # Set only by an observer that checked every load balancer of the cluster in AWS and
     # found none but this Service's using the backend group: unproven means "in use".
     backend_unused: bool = False
+    # The Network LB family: the NLB and this Service's target groups (by name).
+    network_lb: ObservedNetworkLB | None = None
+    target_groups: tuple[ObservedTargetGroup, ...] = ()
+
+    @property
+    def hostname(self) -> str:
+        lb = self.load_balancer or self.network_lb
+        return lb.dns_name if lb else ""
 
 
 def ours(tags: tuple[tuple[str, str], ...], cluster: str, service: str | None) -> bool:

@@ -13,6 +13,7 @@ class SubnetRecord:
     public: bool
     tags: tuple[tuple[str, str], ...] = ()
     zone_type: str = "availability-zone"
+    cidr: str = ""  # IPv4 block: a static private IP must lie inside its subnet's
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)

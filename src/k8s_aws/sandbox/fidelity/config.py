@@ -40,6 +40,7 @@ class Behaviours:
     released_addresses: bool = True  # a terminated VM's private IP is free for the next one
     client_tokens: bool = True  # CreateVolume ClientToken idempotency
     elbv2_idempotency: bool = True  # same settings: same LB/TG/listener; else Duplicate*
+    nlb_groups_at_creation: bool = True  # an NLB made without security groups takes none
     attach_rules: bool = True  # zone, device name, VolumeInUse, IncorrectState
     attachment_limits: bool = True  # per instance type
     modification_rate: bool = True  # modifications per volume per window

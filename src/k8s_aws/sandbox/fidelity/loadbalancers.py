@@ -31,6 +31,8 @@ class LoadBalancers(Behaviour):
 
     def before(self, call: Call) -> Refusal | Reply | None:
         request = call.request
+        if request.service == "elbv2" and request.action == "SetSecurityGroups":
+            return _groups_at_creation(call)
         if request.service != "elbv2" or request.action not in _CREATES:
             return None
         call.notes["existing"] = set(_resources(call, request.action))
@@ -58,6 +60,8 @@ class LoadBalancers(Behaviour):
                     self.creates.remember(_create_key(call), Record(_fingerprint(call), reply, arn))
                 if request.action == "CreateLoadBalancer" and call.on.load_balancer_states:
                     _provision(call, call.backends.elbv2.load_balancers[arn])
+        elif request.action == "DeleteListener":
+            _detach_unused_groups(call)
         elif request.action == "DeregisterTargets" and call.on.target_draining:
             self._drain(call)
         elif request.action == "RegisterTargets":
@@ -94,6 +98,34 @@ class LoadBalancers(Behaviour):
                     group.deregistered_targets[target] = gone
 
             call.later(delay, drained, f"{target} drained from {group.name}")
+
+
+def _detach_unused_groups(call: Call) -> None:
+    """AWS: a target group lists only the load balancers whose listeners still forward to it;
+    moto keeps a Network LB's ARN after the listener is deleted."""
+    elbv2 = call.backends.elbv2
+    for group in elbv2.target_groups.values():
+        kept = []
+        for arn in group.load_balancer_arns:
+            balancer = elbv2.load_balancers.get(arn)
+            if balancer is None or getattr(balancer, "type", "") != "network" or any(
+                (action.data or {}).get("TargetGroupArn") == group.arn
+                for listener in balancer.listeners.values()
+                for action in listener.default_actions
+            ):
+                kept.append(arn)
+        group.load_balancer_arns = kept
+
+
+def _groups_at_creation(call: Call) -> Refusal | None:
+    """AWS: security groups can be set on a Network LB only if it was created with some."""
+    balancer = call.backends.elbv2.load_balancers.get(call.request.param("LoadBalancerArn"))
+    if (not call.on.nlb_groups_at_creation or balancer is None
+            or getattr(balancer, "type", "") != "network"
+            or getattr(balancer, "security_groups", None)):
+        return None
+    return Refusal("InvalidConfigurationRequest", "You cannot set security groups on a Network "
+                   "Load Balancer which was created without any security groups.")
 
 
 def _provision(call: Call, balancer: Any) -> None:
