@@ -280,9 +280,9 @@ def test_a_new_two_port_nlb_is_cheap_and_a_joining_node_is_one_call_per_target_g
 ) -> None:
     sweep_drift_now(sandbox)  # no periodic sweep inside the counted windows
     since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
-    svc = nlb_service(sandbox, "joins", [{"name": "a", "port": 7000},
+    svc = nlb_service(sandbox, "nlb-joins", [{"name": "a", "port": 7000},
                                          {"name": "b", "port": 7001}])
-    wait_until(lambda: hostname(sandbox, "joins"), timeout=90, what="a hostname")
+    wait_until(lambda: hostname(sandbox, "nlb-joins"), timeout=90, what="a hostname")
     created = [c.action for c in control.calls(client=CLIENT) if c.seq > since]
     assert len(created) <= 14, created  # the backend group exists: the goal
     lb = describe_nlb(elbv2, lb_name(svc))
@@ -328,7 +328,7 @@ def test_deleting_every_nlb_service_leaves_nothing_owned(
     sandbox: SandboxState, ec2: Any, elbv2: Any
 ) -> None:
     names = {n: lb_name(service(sandbox, n) or {"metadata": {"uid": ""}})
-             for n in ("edge", "nlb-a", "nlb-b", "joins")}
+             for n in ("edge", "nlb-a", "nlb-b", "nlb-joins")}
     kubectl(sandbox, "delete", "service", *names)
     for name in names:
         assert service(sandbox, name) is None  # kubectl delete waits for the finalizer
