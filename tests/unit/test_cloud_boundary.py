@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -18,8 +19,9 @@ from k8s_aws.cloud.errors import (
     translate,
 )
 from k8s_aws.cloud.instances import instance_record
-from k8s_aws.cloud.session import override_endpoints
+from k8s_aws.config.cloudconfig import parse_cloud_config
 from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
+from k8s_aws.controllers.bootstrap import resolve_aws
 from k8s_aws.controllers.settings import InvalidControllers, parse_controllers
 
 
@@ -89,13 +91,29 @@ def test_unknown_controller_is_named_with_the_allowed_ones() -> None:
         parse_controllers("*,route")
 
 
-def test_override_endpoints_map_cloud_config_services_to_boto3_services() -> None:
-    endpoints = override_endpoints(
-        [("ec2", "us-west-2", "https://e"), ("elasticloadbalancing", "us-west-2", "https://l"),
-         ("ec2", "eu-west-1", "https://other")],
-        "us-west-2",
+def test_resolve_aws_takes_the_reference_v1_37_overrides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", raising=False)
+    config = parse_cloud_config(
+        "[Global]\nRegion = us-west-2\nKubernetesClusterID = c\n" + "".join(
+            f'[ServiceOverride "{n}"]\nService = {service}\nRegion = {region}\nURL = {url}\n'
+            f"SigningRegion = {region}\n"
+            for n, (service, region, url) in enumerate([
+                ("EC2", "us-west-2", "http://127.0.0.1:1"),
+                ("Elastic Load Balancing", "us-west-2", "http://127.0.0.1:2"),
+                ("Elastic Load Balancing v2", "us-west-2", "http://127.0.0.1:3"),
+                ("EC2", "eu-west-1", "http://127.0.0.1:4"),
+                ("ec2imds", "us-west-2", "http://127.0.0.1:5"),
+            ])
+        )
     )
-    assert endpoints == {"ec2": "https://e", "elb": "https://l", "elbv2": "https://l"}
+    placement, settings = resolve_aws("", "", config, "k8s-aws")
+    assert (placement.region, placement.cluster_name) == ("us-west-2", "c")
+    assert settings.endpoints == {
+        "ec2": "http://127.0.0.1:1", "elb": "http://127.0.0.1:2", "elbv2": "http://127.0.0.1:3"
+    }
+    assert os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] == "http://127.0.0.1:5"
 
 
 def test_instance_record_orders_primary_ip_first() -> None:

@@ -16,16 +16,6 @@ from botocore.credentials import (
 
 from k8s_aws.cloud.calls import CallRecorder
 
-# Cloud-config service names (the reference's [ServiceOverride] Service) -> boto3 services.
-OVERRIDE_SERVICES = {
-    "ec2": ("ec2",),
-    "elasticloadbalancing": ("elb", "elbv2"),
-    "sts": ("sts",),
-    "iam": ("iam",),
-    "kms": ("kms",),
-}
-
-
 # One botocore data loader per process: it holds the parsed service models (EC2's alone is
 # about 23 MB), and each botocore session would otherwise load and keep its own copy.
 _SHARED_LOADER: list[Any] = []
@@ -108,14 +98,3 @@ class AwsClients:
                 self._recorder.attach(client, service)
             self._clients[service] = client
         return self._clients[service]
-
-
-def override_endpoints(overrides: list[tuple[str, str, str]], region: str) -> dict[str, str]:
-    """(service, region, url) overrides of the cloud config -> boto3 service -> URL."""
-    endpoints: dict[str, str] = {}
-    for service, override_region, url in overrides:
-        if override_region != region:
-            continue
-        for boto_service in OVERRIDE_SERVICES.get(service, (service,)):
-            endpoints[boto_service] = url
-    return endpoints

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 
 from k8s_aws.cloud.errors import CloudError, NotConfigured, translate
 from k8s_aws.cloud.instances import instance_record
-from k8s_aws.cloud.metadata import LocalInstance, read_local_instance
-from k8s_aws.cloud.session import AwsClients, AwsSettings, override_endpoints
-from k8s_aws.config.cloudconfig import CloudConfig
+from k8s_aws.cloud.metadata import LocalInstance, read_local_instance, use_metadata_endpoint
+from k8s_aws.cloud.session import AwsClients, AwsSettings
+from k8s_aws.config.cloudconfig import METADATA_SERVICE, CloudConfig
 from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
 
 
@@ -68,7 +68,10 @@ def resolve_aws(
     region_flag: str, cluster_flag: str, config: CloudConfig, app_id: str
 ) -> tuple[Placement, AwsSettings]:
     """Placement and the AWS settings every command uses: region, app id, the cloud
-    config's RoleARN and its [ServiceOverride] endpoints for that region."""
+    config's RoleARN and its [ServiceOverride] endpoints for that region (IMDS's for any)."""
+    metadata = config.override_for(METADATA_SERVICE, "")
+    if metadata is not None:
+        use_metadata_endpoint(metadata.url)
     base = AwsSettings(
         region=region_flag or config.region or "us-east-1",
         app_id=app_id,
@@ -76,7 +79,5 @@ def resolve_aws(
         source_arn=config.source_arn,
     )
     placement = resolve_placement(region_flag, cluster_flag, config, base)
-    endpoints = override_endpoints(
-        [(o.service, o.region, o.url) for o in config.overrides], placement.region
-    )
+    endpoints = config.endpoints(placement.region)
     return placement, replace(base, region=placement.region, endpoints=endpoints)
