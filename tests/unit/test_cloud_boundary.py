@@ -9,13 +9,20 @@ import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from k8s_aws.cloud.errors import (
+    AlreadyExists,
     Conflict,
+    CredentialsRejected,
     Denied,
+    InUse,
     Invalid,
+    LimitExceeded,
     NotConfigured,
     NotFound,
+    RateWindowExceeded,
     Throttled,
+    TokenReused,
     Unavailable,
+    WrongState,
     translate,
 )
 from k8s_aws.cloud.instances import instance_record
@@ -40,7 +47,20 @@ def client_error(code: str, status: int = 400) -> ClientError:
         ("UnauthorizedOperation", 403, Denied),
         ("InvalidInstanceID.NotFound", 400, NotFound),
         ("LoadBalancerNotFound", 400, NotFound),
-        ("DependencyViolation", 400, Conflict),
+        ("DependencyViolation", 400, InUse),
+        ("VolumeInUse", 400, InUse),
+        ("ResourceInUse", 400, InUse),
+        ("InvalidGroup.Duplicate", 400, AlreadyExists),
+        ("InvalidPermission.Duplicate", 400, AlreadyExists),
+        ("DuplicatePolicyName", 400, AlreadyExists),
+        ("DuplicateLoadBalancerName", 400, AlreadyExists),
+        ("IdempotentParameterMismatch", 400, TokenReused),
+        ("IncorrectModificationState", 400, WrongState),
+        ("IncorrectState", 400, WrongState),
+        ("InvalidVolume.ZoneMismatch", 400, Conflict),
+        ("AttachmentLimitExceeded", 400, LimitExceeded),
+        ("VolumeLimitExceeded", 400, LimitExceeded),
+        ("VolumeModificationRateExceeded", 400, RateWindowExceeded),
         ("InternalError", 500, Unavailable),
         ("InvalidParameterValue", 400, Invalid),
     ],
@@ -56,6 +76,26 @@ def test_denied_names_the_iam_action() -> None:
     assert isinstance(error, Denied)
     assert error.action == "elasticloadbalancing:CreateLoadBalancer"
     assert "grant IAM action elasticloadbalancing:CreateLoadBalancer" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("InvalidClientTokenId", 403),
+        ("SignatureDoesNotMatch", 403),
+        ("ExpiredToken", 400),
+        ("ExpiredTokenException", 400),
+        ("RequestExpired", 400),
+        ("UnrecognizedClientException", 400),
+        ("AuthFailure", 401),
+    ],
+)
+def test_rejected_credentials_are_not_a_missing_iam_action(code: str, status: int) -> None:
+    error = translate(client_error(code, status), "ec2", "DescribeInstances")
+    assert isinstance(error, CredentialsRejected)
+    assert not isinstance(error, Denied)
+    assert str(error) == f"credentials rejected: DescribeInstances: {code}: m"
+    assert "grant" not in str(error)
 
 
 def test_missing_credentials_say_what_to_do() -> None:

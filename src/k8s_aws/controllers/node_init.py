@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from k8s_aws.cloud.errors import Denied
+from k8s_aws.cloud.errors import CredentialsRejected, Denied
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
@@ -123,6 +123,9 @@ class NodeInitController:
             return None
         except Denied as exc:
             await self._events.record(ref, "Warning", "PermissionDenied", str(exc))
+            raise
+        except CredentialsRejected as exc:
+            await self._events.record(ref, "Warning", "CredentialsRejected", str(exc))
             raise
         # A dead instance must never lend a new Node its identity.
         if not isinstance(match, Found) or match.instance.state == "terminated":

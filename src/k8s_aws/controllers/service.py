@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from k8s_aws.cloud.clb import GroupInUse, LoadBalancerApplier, simulate
-from k8s_aws.cloud.errors import CloudError, Conflict, Denied, Invalid
+from k8s_aws.cloud.errors import CloudError, Conflict, CredentialsRejected, Denied, Invalid
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.controllers.service_drift import DriftSweeper
 from k8s_aws.controllers.service_inputs import observe_and_plan
@@ -121,7 +121,7 @@ class ServiceController:
                     return await self._delete(raw, ref, await self.plan_service(raw))
             async with self.backend_guard.shared():
                 return await self._ensure(raw, ref, await self.plan_service(raw))
-        except (Denied, Invalid, Conflict) as exc:
+        except (CredentialsRejected, Denied, Invalid, Conflict) as exc:
             if not isinstance(exc, GroupInUse):
                 await self._aws_refused(key, ref, exc)
             raise
