@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,9 +76,12 @@ async def _refusal(url: str, service: str, operation: str, key: str, secret: str
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     aws = AwsClients(AwsSettings(region=REGION, endpoints={service: url}, max_attempts=1,
                                  app_id="itest-credentials"))
-    client = aws.client(service)
-    method = {"ec2": client.describe_vpcs, "sts": client.get_caller_identity,
-              "elbv2": client.describe_load_balancers}[service]
+    calls: dict[str, Callable[[], object]] = {
+        "ec2": lambda: aws.client("ec2").describe_vpcs(),
+        "sts": lambda: aws.client("sts").get_caller_identity(),
+        "elbv2": lambda: aws.client("elbv2").describe_load_balancers(),
+    }
+    method = calls[service]
     with ThreadPoolExecutor(1) as executor, pytest.raises(CloudError) as info:
         await Runner(executor)(service, operation, method)
     return info.value

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.clb_wire import permissions_of, tags_of
 from k8s_aws.cloud.errors import CloudError, Conflict, NotFound
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.model import lb_actions as act
 from k8s_aws.model.loadbalancer import IngressRule, Observed, ObservedGroup
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
 
 EC2 = "ec2"
 
@@ -55,7 +59,7 @@ async def _find_group(ctx: Context, name: str) -> tuple[str, dict[str, str]] | N
 
 
 async def _create_group(ctx: Context, a: act.CreateGroup) -> None:
-    tags = [{"ResourceType": "security-group",
+    tags: list[TagSpecificationTypeDef] = [{"ResourceType": "security-group",
              "Tags": [{"Key": k, "Value": v} for k, v in a.tags]}]
     try:
         created = await ctx.run(
