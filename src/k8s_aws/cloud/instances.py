@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from k8s_aws.cloud.errors import translate
 from k8s_aws.cloud.runner import Runner
+from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.model.instance import InstanceId, InstanceRecord, InterfaceRecord
 from k8s_aws.support.batcher import Batcher
 from k8s_aws.support.expiring import ExpiringCache
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 # EC2 accepts at most 200 values per filter.
 MAX_FILTER_VALUES = 200
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 
 
 def values_for(filter_name: str) -> Callable[[InstanceRecord], tuple[str, ...]]:
@@ -100,7 +100,7 @@ class InstanceDirectory:
         # (filter, value) -> the ids of the not-terminated instances it matched when read.
         self._matches: dict[tuple[str, str], tuple[InstanceId, ...]] = {}
         self._cluster_filter: list[FilterTypeDef] = (
-            [{"Name": "tag-key", "Values": [CLUSTER_TAG_PREFIX + cluster]}] if cluster else []
+            [{"Name": "tag-key", "Values": [cluster_tag_key(cluster)]}] if cluster else []
         )
         self._batch = (batch_idle, batch_max_wait)
         self._zone_ids: dict[str, str] | None = None

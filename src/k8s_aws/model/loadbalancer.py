@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+__all__ = ["CLUSTER_TAG_PREFIX"]  # and the shapes below; re-exported for the planners
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
 BACKEND_ROLE_TAG = "k8s-aws/role"
 BACKEND_ROLE = "lb-backends"

@@ -82,3 +82,30 @@ def test_no_aws_error_code_above_the_boundary() -> None:
         for line, what in aws_code_reads(ast.parse(path.read_text(), str(path)))
     ]
     assert offenders == []
+
+
+CLUSTER_TAG_HOME = "model/cluster_tag.py"
+
+
+def cluster_tag_spellings(tree: ast.AST) -> list[int]:
+    """Lines spelling the cluster tag key (help texts naming `<name>` are prose, not keys)."""
+    return [
+        node.lineno for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and "kubernetes.io/cluster/" in node.value
+        and "kubernetes.io/cluster/<" not in node.value
+        and "kubernetes.io/cluster/{" not in node.value
+    ]
+
+
+def test_the_cluster_tag_key_is_spelled_in_one_place() -> None:
+    planted = ast.parse('a = "kubernetes.io/cluster/"\nb = f"kubernetes.io/cluster/{c}"\n'
+                        'c = "the kubernetes.io/cluster/<name> tag"\n')
+    assert cluster_tag_spellings(planted) == [1, 2]
+    spelled = [
+        f"{path.relative_to(SOURCE)}:{line}"
+        for path in sorted(SOURCE.rglob("*.py"))
+        if "volumes/csi/proto" not in path.as_posix()
+        for line in cluster_tag_spellings(ast.parse(path.read_text(), str(path)))
+    ]
+    assert spelled == [f"{CLUSTER_TAG_HOME}:6"]
