@@ -11,6 +11,7 @@ from k8s_aws.cloud.clb_wire import listener_arg
 from k8s_aws.cloud.errors import Conflict
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.model import lb_actions as act
+from k8s_aws.model.ids import LoadBalancerName
 from k8s_aws.model.loadbalancer import Attributes, HealthCheck, Observed, ObservedLoadBalancer
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ def _tags_arg(tags: tuple[tuple[str, str], ...]) -> list[TagTypeDef]:
 # -- CreateLoadBalancer / DeleteLoadBalancer ---------------------------------------------
 def _created(state: Observed, a: act.CreateLoadBalancer, applied: Applied) -> Observed:
     return replace(state, load_balancer=ObservedLoadBalancer(
-        name=a.name, dns_name=applied.dns_name, internal=a.internal, subnets=a.subnets,
+        name=LoadBalancerName(a.name), dns_name=applied.dns_name, internal=a.internal,
+        subnets=a.subnets,
         security_groups=tuple(applied.ref(g) for g in a.groups),
         listeners=frozenset(a.listeners), health_check=UNSET_HEALTH_CHECK,
         attributes=Attributes(), tags=a.tags, instances=frozenset(),

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from k8s_aws.cloud.runner import Runner
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.support.expiring import ExpiringCache
 
@@ -76,7 +77,7 @@ class NetworkDirectory:
             )
             for group in raw:
                 tags = tuple((t["Key"], t["Value"]) for t in group.get("Tags", []))
-                record = GroupRecord(group["GroupId"], tags)
+                record = GroupRecord(SecurityGroupId(group["GroupId"]), tags)
                 self._groups.put(record.id, record)
                 found[record.id] = record
         return found

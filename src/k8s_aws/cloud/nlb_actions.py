@@ -13,6 +13,7 @@ from k8s_aws.cloud.errors import Conflict, Invalid, NotFound
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.cloud.nlb_wire import health_check_args, tags_arg
 from k8s_aws.model import nlb_actions as act
+from k8s_aws.model.ids import Arn, LoadBalancerName
 from k8s_aws.model.loadbalancer import Observed
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ async def _create_tg(ctx: Context, a: act.CreateTargetGroup) -> None:
 
 
 def _created_tg(state: Observed, a: act.CreateTargetGroup, applied: Applied) -> Observed:
-    group = ObservedTargetGroup(applied.ref(act.target_group_ref(a.name)), a.name, a.protocol,
+    group = ObservedTargetGroup(Arn(applied.ref(act.target_group_ref(a.name))), a.name, a.protocol,
                                 a.port, a.health_check, a.tags, frozenset())
     kept = tuple(tg for tg in state.target_groups if tg.name != a.name)
     return replace(state, target_groups=(*kept, group))
@@ -147,7 +148,8 @@ async def _create_nlb(ctx: Context, a: act.CreateNetworkLoadBalancer) -> None:
 
 def _created_nlb(state: Observed, a: act.CreateNetworkLoadBalancer, applied: Applied) -> Observed:
     return replace(state, network_lb=ObservedNetworkLB(
-        arn=applied.ref(act.NLB_REF), name=a.name, dns_name=applied.dns_name,
+        arn=Arn(applied.ref(act.NLB_REF)), name=LoadBalancerName(a.name),
+        dns_name=applied.dns_name,
         internal=a.internal, subnets=tuple(sorted(a.subnets)),
         security_groups=tuple(applied.ref(g) for g in a.groups), tags=a.tags,
     ))
@@ -224,7 +226,7 @@ def _listeners(state: Observed, change: Callable[[Listeners], Listeners]) -> Obs
 
 
 def _created_listener(state: Observed, a: act.CreateNlbListener, applied: Applied) -> Observed:
-    new = ObservedNlbListener(applied.ref(_listener_ref(a.port)), a.port, a.protocol,
+    new = ObservedNlbListener(Arn(applied.ref(_listener_ref(a.port))), a.port, a.protocol,
                               applied.ref(a.target_group), a.certificate, a.ssl_policy, a.alpn)
     return _listeners(state, lambda have: (*have, new))
 

@@ -11,6 +11,7 @@ import logging
 from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.loadbalancer.drift import group_drifted, load_balancer_drifted, network_lb_drifted
+from k8s_aws.model.ids import LoadBalancerName
 from k8s_aws.model.loadbalancer import Observed, ObservedGroup
 from k8s_aws.support.workqueue import WorkQueue
 
@@ -39,7 +40,7 @@ class DriftSweeper:
         return lost
 
     async def _nlbs_drifted(
-        self, snapshots: dict[str, Observed], by_nlb: dict[str, str],
+        self, snapshots: dict[str, Observed], by_nlb: dict[LoadBalancerName, str],
         groups: dict[str, ObservedGroup],
     ) -> set[str]:
         fleet = await self._observer.nlb_fleet(set(by_nlb))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from k8s_aws.model.cluster_tag import cluster_tag_key
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord
 
@@ -79,7 +80,8 @@ def backends_of(
         if record is None or not eligible(node, target_labels):
             continue
         group, warning = node_security_group(
-            [group_by_id[g] for g in record.security_groups if g in group_by_id], cluster
+            [group_by_id[SecurityGroupId(g)] for g in record.security_groups
+             if g in group_by_id], cluster
         )
         if warning:
             warnings.append(f"instance {record.id}: {warning}")
