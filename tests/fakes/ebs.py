@@ -75,6 +75,14 @@ class FakeEbs:
         self.instances[instance_id] = _Instance(record, {"/dev/sda1": "vol-root"})
         return instance_id
 
+    def occupy(self, instance_id: InstanceId, count: int) -> None:
+        """Give the instance `count` more attached volumes (devices /dev/xvdza, ...)."""
+        instance = self.instances[instance_id]
+        for index in range(count):
+            letters = chr(ord("z") - index // 26) + chr(ord("a") + index % 26)
+            instance.devices[f"/dev/xvd{letters}"] = f"vol-other{index}"
+        self._refresh(instance)
+
     def advance(self) -> None:
         """Every state in transition reaches its end, as time passing does."""
         pending, self._pending = self._pending, []
