@@ -8,9 +8,6 @@ known user without a policy is denied, to tell the two apart.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +20,7 @@ import pytest
 from k8s_aws.cloud.errors import CloudError, CredentialsRejected, Denied
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients, AwsSettings
-from k8s_aws.sandbox.ports import LOOPBACK, free_port
-from k8s_aws.support import netguard
-from tests.fidelity.conftest import wait_for_emulator
+from tests.fidelity.conftest import emulator_process, wait_for_emulator
 
 pytestmark = pytest.mark.once  # its own emulator: the IAM rerun would repeat it unchanged
 REGION = "us-west-2"
@@ -35,17 +30,9 @@ REGION = "us-west-2"
 def enforcing_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(URL, key id of a user without any policy) of an emulator enforcing IAM."""
     log_path: Path = tmp_path_factory.mktemp("credentials") / "emulator.log"
-    port = free_port()
-    env = {**os.environ, netguard.ENV_FLAG: "1", "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "k8s_aws.sandbox.emulator", f"--port={port}", "--no-fidelity"],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-    url = f"http://{LOOPBACK}:{port}"
-    try:
+    with emulator_process(log_path, "--no-fidelity") as (process, url):
         iam = _client(url, "iam", "bootstrap", "bootstrap")
-        wait_for_emulator(process, port, iam.list_users,
+        wait_for_emulator(process, int(url.rsplit(":", 1)[1]), iam.list_users,
                           exited=lambda: f"emulator exited:\n{log_path.read_text()[-3000:]}")
         iam.create_user(UserName="nobody")
         key = iam.create_access_key(UserName="nobody")["AccessKey"]
@@ -54,13 +41,6 @@ def enforcing_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
         with urllib.request.urlopen(request, timeout=10):
             pass
         yield url, json.dumps([key["AccessKeyId"], key["SecretAccessKey"]])
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _client(url: str, service: str, key: str, secret: str) -> Any:

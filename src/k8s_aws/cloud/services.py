@@ -1,9 +1,9 @@
-"""The cloud services the CSI driver uses, as Protocols: the boto3-backed classes of cloud/
-implement them, and unit tests may put in-memory fakes (tests/fakes/) in their place.
-
-Every method raises only our errors (cloud/errors.py). A fake must behave as the real one
-does, error kinds included: tests/fidelity/test_ebs_contract.py runs the same cases
-against both.
+"""The cloud services the CSI driver and the Service controller use, as Protocols: the
+boto3-backed classes of cloud/ implement them; unit tests may put in-memory fakes
+(tests/fakes/) in their place. Every method raises only our errors (cloud/errors.py). A
+fake must behave as the real one does, error kinds included: the contract tests
+(tests/fidelity/test_ebs_contract.py, tests/integration/test_lb_contract.py) run the same
+cases against both.
 """
 
 from __future__ import annotations
@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from k8s_aws.cloud.ebs import CreateRequest
+from k8s_aws.cloud.lb_registry import Applied
 from k8s_aws.model.instance import InstanceId, InstanceRecord
+from k8s_aws.model.lb_actions import Plan
+from k8s_aws.model.loadbalancer import Observed, ObservedGroup, ObservedLoadBalancer
+from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 from k8s_aws.model.volume import (
     InstanceTypeRecord,
     ModificationRecord,
@@ -63,3 +67,30 @@ class InstanceLookup(Protocol):
                   max_age: float | None = None) -> InstanceRecord | None: ...
 
     def forget(self, instance_id: InstanceId | str) -> None: ...
+
+
+class LoadBalancerReads(Protocol):
+    """The Service controller's view of AWS: one Service's snapshot, and the fleet-wide
+    summaries of the drift sweep (cloud.lb_observer.LoadBalancerObserver)."""
+
+    async def observe(
+        self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
+        check_backend_users: bool = False, family: str = ..., previous: bool = False,
+        service: tuple[str, str] = ("", ""),
+    ) -> Observed: ...
+
+    async def admitting(self, backend: str) -> set[str]: ...
+
+    async def fleet(self, names: set[str]) -> dict[str, ObservedLoadBalancer]: ...
+
+    async def nlb_fleet(
+        self, names: set[str]
+    ) -> dict[str, tuple[ObservedNetworkLB, tuple[ObservedTargetGroup, ...]]]: ...
+
+    async def fleet_groups(self) -> dict[str, ObservedGroup]: ...
+
+
+class LoadBalancerWrites(Protocol):
+    """Applies a plan's actions in order (cloud.clb.LoadBalancerApplier)."""
+
+    async def apply(self, plan: Plan, vpc_id: str) -> Applied: ...
