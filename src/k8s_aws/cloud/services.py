@@ -8,6 +8,7 @@ cases against both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from k8s_aws.cloud.ebs import CreateRequest
@@ -67,6 +68,18 @@ class InstanceLookup(Protocol):
                   max_age: float | None = None) -> InstanceRecord | None: ...
 
     def forget(self, instance_id: InstanceId | str) -> None: ...
+
+
+class InstanceDirectoryReads(InstanceLookup, Protocol):
+    """What the node controllers ask (cloud.instances.InstanceDirectory): instances by id
+    or by an EC2 filter (private DNS name, tag, IP), and zone ids."""
+
+    async def find(self, filter_name: str, values: Sequence[str],
+                   max_age: float | None = None) -> tuple[InstanceRecord, ...]: ...
+
+    def forget_values(self, filter_name: str, values: Sequence[str]) -> None: ...
+
+    async def zone_id(self, zone: str) -> str | None: ...
 
 
 class LoadBalancerReads(Protocol):
