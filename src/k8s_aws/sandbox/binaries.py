@@ -28,6 +28,14 @@ KWOK_VERSION = "v0.8.0"
 CSI_SANITY_VERSION = "v5.4.0"
 # The reference cloud controller manager, for side-by-side benchmarks only (not `make test`).
 CLOUD_PROVIDER_AWS_VERSION = "v1.37.1"
+# The CSI sidecars: the newest versions that all pin client-go v0.36.1 (and csi-lib-utils
+# v0.24.0), so one `go build` compiles their shared dependencies once. The next versions
+# (v6.4.0, v4.13.0, v2.3.0, v8.7.0) move to v0.37.x at different patch levels.
+PROVISIONER_VERSION = "v6.3.0"
+ATTACHER_VERSION = "v4.12.0"
+RESIZER_VERSION = "v2.2.0"
+SNAPSHOTTER_VERSION = "v8.6.0"
+SNAPSHOT_CLIENT = "github.com/kubernetes-csi/external-snapshotter/client/v8"
 # Not checked against the module proxy: it refused the module here (Nov 2026).
 
 
@@ -54,6 +62,24 @@ class GoBuild:
     # `replace` targets of the module's go.mod that the proxy refuses: dropped, so the
     # original module at the required version is used instead.
     drop_replaces: tuple[str, ...] = field(default=())
+    # More modules required beside `module` (one build list for several tools).
+    also_require: tuple[tuple[str, str], ...] = field(default=())
+    # Copy the versioned `replace` lines of every required module's go.mod into the consumer
+    # (a consumer module ignores its dependencies' replaces); `replaces` are added after them.
+    inherit_replaces: bool = False
+    replaces: tuple[str, ...] = field(default=())
+    # The module holding `data_dirs`, when it is not `module`.
+    data_module: tuple[str, str] | None = None
+    go_version: str = "1.25"
+
+    @property
+    def requires(self) -> tuple[tuple[str, str], ...]:
+        return ((self.module, self.version), *self.also_require)
+
+    @property
+    def cache_key(self) -> str:
+        """The install directory's suffix: every pinned version that goes into the build."""
+        return "-".join(version for _, version in self.requires)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -113,6 +139,33 @@ CSI_SANITY = GoBuild(
     ldflags="-s -w",
 )
 
+CSI_SIDECARS = GoBuild(
+    name="csi-sidecars",
+    module="github.com/kubernetes-csi/external-provisioner/v6",
+    version=PROVISIONER_VERSION,
+    also_require=(
+        ("github.com/kubernetes-csi/external-attacher/v4", ATTACHER_VERSION),
+        ("github.com/kubernetes-csi/external-resizer/v2", RESIZER_VERSION),
+        ("github.com/kubernetes-csi/external-snapshotter/v8", SNAPSHOTTER_VERSION),
+        (SNAPSHOT_CLIENT, SNAPSHOTTER_VERSION),
+    ),
+    packages=(
+        "github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner",
+        "github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher",
+        "github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer",
+        "github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter",
+        "github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller",
+    ),
+    ldflags="-s -w",
+    inherit_replaces=True,
+    # external-snapshotter replaces its client module with `./client`, which its module zip
+    # lacks: the published client module at the same version is that directory's content.
+    replaces=(f"replace {SNAPSHOT_CLIENT} => {SNAPSHOT_CLIENT} {SNAPSHOTTER_VERSION}",),
+    data_module=(SNAPSHOT_CLIENT, SNAPSHOTTER_VERSION),
+    data_dirs=("config/crd",),
+    go_version="1.26.0",
+)
+
 CLOUD_PROVIDER_AWS = GoBuild(
     name="cloud-provider-aws",
     module="k8s.io/cloud-provider-aws",
@@ -125,7 +178,7 @@ CLOUD_PROVIDER_AWS = GoBuild(
     drop_replaces=("github.com/google/cel-go",),
 )
 
-SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES)
+SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES, CSI_SIDECARS)
 # Built only on demand (`make bench-reference`), never by `make binaries` / `make test`.
 ON_DEMAND_BUILDS: tuple[GoBuild, ...] = (CSI_SANITY, CLOUD_PROVIDER_AWS)
 
@@ -140,7 +193,7 @@ def cache_dir() -> Path:
 
 
 def install_dir(build: GoBuild) -> Path:
-    return cache_dir() / "bin" / f"{build.name}-{build.version}"
+    return cache_dir() / "bin" / f"{build.name}-{build.cache_key}"
 
 
 def is_built(build: GoBuild) -> bool:
@@ -207,13 +260,36 @@ def _prepare_main_module(build: GoBuild, workdir: Path) -> None:
     gomod.write_text(without_replaces(gomod.read_text(), build.drop_replaces))
 
 
+def versioned_replaces(gomod: str) -> list[str]:
+    """The `replace` lines of `gomod` that point at a module version (not a local path)."""
+    found: list[str] = []
+    in_block = False
+    for raw in gomod.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if line == "replace (":
+            in_block = True
+            continue
+        if in_block and line == ")":
+            in_block = False
+            continue
+        if line.startswith("replace "):
+            line = line[len("replace ") :].strip()
+        elif not in_block:
+            continue
+        left, arrow, right = line.partition("=>")
+        target = right.split()
+        if arrow and len(target) == 2 and not target[0].startswith("."):
+            found.append(f"replace {left.strip()} => {target[0]} {target[1]}")
+    return found
+
+
 def consumer_gomod(build: GoBuild, replacements: list[str]) -> str:
     lines = [
         f"module k8s-aws.local/build/{build.name}",
         "",
-        "go 1.25",
+        f"go {build.go_version}",
         "",
-        f"require {build.module} {build.version}",
+        *(f"require {module} {version}" for module, version in build.requires),
         "",
         *replacements,
         "",
@@ -276,6 +352,12 @@ def _write_consumer_module(build: GoBuild, workdir: Path) -> None:
     if build.replace_staging:
         info = _module_info(build.module, build.version, workdir)
         replacements = staging_replacements(Path(info["GoMod"]).read_text(), build.version)
+    if build.inherit_replaces:
+        for module, version in build.requires:
+            gomod = Path(_module_info(module, version, workdir)["GoMod"]).read_text()
+            replacements += versioned_replaces(gomod)
+        replacements = list(dict.fromkeys(replacements))
+    replacements += build.replaces
     (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
 
 
@@ -286,10 +368,10 @@ def ensure_built(build: GoBuild) -> Path:
         return target
     if shutil.which("go") is None:
         raise BuildError("building the sandbox binaries needs the Go toolchain: no 'go' on PATH")
-    with _build_lock(f"{build.name}-{build.version}"):
+    with _build_lock(f"{build.name}-{build.cache_key}"):
         if is_built(build):
             return target
-        workdir = cache_dir() / "build" / f"{build.name}-{build.version}"
+        workdir = cache_dir() / "build" / f"{build.name}-{build.cache_key}"
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         if build.main_module:
@@ -301,7 +383,8 @@ def ensure_built(build: GoBuild) -> Path:
         staging.mkdir(parents=True)
         _run_go_build(build, workdir, staging)
         if build.data_dirs:
-            source = Path(_module_info(build.module, build.version, workdir)["Dir"])
+            module, version = build.data_module or (build.module, build.version)
+            source = Path(_module_info(module, version, workdir)["Dir"])
             for relative in build.data_dirs:
                 for yaml_file in sorted((source / relative).glob("*.yaml")):
                     if yaml_file.name != "kustomization.yaml":
