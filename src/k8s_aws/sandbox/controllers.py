@@ -39,14 +39,16 @@ def install_rbac(kubectl: Path, admin_kubeconfig: Path) -> None:
 
 
 def service_account_kubeconfig(
-    kubectl: Path, admin_kubeconfig: Path, server: str, ca_cert: Path, target: Path
+    kubectl: Path, admin_kubeconfig: Path, server: str, ca_cert: Path, target: Path,
+    account: str = SERVICE_ACCOUNT,
 ) -> Path:
-    """A kubeconfig holding a token issued for the controller-manager's ServiceAccount."""
+    """A kubeconfig holding a token issued for a kube-system ServiceAccount (by default the
+    controller-manager's)."""
     token = _kubectl(
-        kubectl, admin_kubeconfig, "create", "token", SERVICE_ACCOUNT,
+        kubectl, admin_kubeconfig, "create", "token", account,
         "--namespace=kube-system", "--duration=8760h",
     ).strip()
-    identity = Identity(f"system:serviceaccount:kube-system:{SERVICE_ACCOUNT}", (), token)
+    identity = Identity(f"system:serviceaccount:kube-system:{account}", (), token)
     return write_kubeconfig(target, server, ca_cert, identity, "k8s-aws-sandbox")
 
 
