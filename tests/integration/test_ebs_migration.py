@@ -12,6 +12,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from k8s_aws.sandbox.state import SandboxState
@@ -35,6 +36,10 @@ from .ebs import (
 RELEASE_CLASS = (Path(__file__).parents[1] / "unit" / "bosh" / "k8s-boshrelease" / "extra"
                  / "aws-sc.yml")
 
+
+# Not repeated under IAM enforcement: the provisioning path's calls (CreateVolume,
+# AttachVolume), which test_ebs_provisioning runs there.
+pytestmark = pytest.mark.once
 
 def release_class() -> dict[str, Any]:
     body: dict[str, Any] = yaml.safe_load(RELEASE_CLASS.read_text())

@@ -60,9 +60,9 @@ def _ready_worker(sandbox: SandboxState, ec2: Any, index: int,
 
 
 def _deployment(name: str, claim_name: str, nodes: list[str]) -> dict[str, Any]:
-    template = pod(name, claim_name)
-    template["metadata"] = {"labels": {"app": name}}
-    template["spec"]["affinity"] = {"nodeAffinity": {
+    spec = pod(name, claim_name)["spec"]
+    template = {"metadata": {"labels": {"app": name}}, "spec": spec}
+    spec["affinity"] = {"nodeAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{
             "matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
                                   "values": nodes}]}]}}}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
@@ -34,6 +36,7 @@ from .ebs import (
 GP3 = {"type": "gp3", "iops": "4000", "throughput": "200", "encrypted": "true"}
 
 
+@pytest.mark.once  # no AWS call of the product's
 def test_sandbox_registers_the_driver_and_a_csinode_per_node(sandbox: SandboxState) -> None:
     driver = kubectl_json(sandbox, "get", "csidriver", "ebs.csi.aws.com")
     assert driver["spec"]["attachRequired"] is True
@@ -108,6 +111,7 @@ def test_a_gp3_claim_gets_a_volume_attached_to_the_chosen_node_then_nothing_is_l
     wait_until(all_gone, timeout=TIMEOUT, what="PV, VolumeAttachment and EBS volume deleted")
 
 
+@pytest.mark.once  # refused before any AWS call
 def test_a_bad_storage_class_is_refused_by_name_and_creates_nothing(
     sandbox: SandboxState, ec2: Any
 ) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
@@ -27,6 +29,9 @@ from .ebs import (
 )
 from .test_ebs_migration import snapshot_class, volume_snapshot
 
+# Not repeated under IAM enforcement: ModifyVolume, CreateSnapshot, DeleteSnapshot and a
+# create from a snapshot, which csi-sanity's mount run repeats there.
+pytestmark = pytest.mark.once
 
 def test_a_bound_claim_grows_from_3_to_5_gib_in_ebs_and_the_pv(
     sandbox: SandboxState, ec2: Any
