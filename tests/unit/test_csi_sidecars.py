@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from k8s_aws.deploy.csi_sidecars import CSI_TIMEOUT, SIDECARS, sidecar_argv
-from k8s_aws.sandbox import binaries, csinodes
+from k8s_aws.sandbox import binaries, csinodes, gomod
 from k8s_aws.volumes.errors import ParameterError
 from k8s_aws.volumes.tags import snapshot_metadata_tags, snapshot_tags
 
@@ -28,7 +28,7 @@ replace (
 
 
 def test_versioned_replaces_keep_module_targets_and_drop_local_paths() -> None:
-    assert binaries.versioned_replaces(SNAPSHOTTER_GOMOD) == [
+    assert gomod.versioned_replaces(SNAPSHOTTER_GOMOD) == [
         "replace k8s.io/kms => k8s.io/kms v0.36.1",
         "replace k8s.io/api => k8s.io/api v0.36.1",
     ]
@@ -39,7 +39,7 @@ def test_the_sidecars_build_in_one_invocation_with_the_client_module_in_place() 
     assert build in binaries.SANDBOX_BUILDS
     assert build.outputs == ("csi-provisioner", "csi-attacher", "csi-resizer",
                              "csi-snapshotter", "snapshot-controller")
-    text = binaries.consumer_gomod(build, list(build.replaces))
+    text = gomod.consumer_gomod(build, list(build.replaces))
     for module, version in build.requires:
         assert f"require {module} {version}" in text
     client = binaries.SNAPSHOT_CLIENT
