@@ -1,8 +1,8 @@
 """EBS end to end through the real sidecars: N PVCs + N Pods (WaitForFirstConsumer gp3) over
 M worker nodes of a sandbox (emulator fidelity on, default delays: create 0.5 s, attach 0.3 s).
 
-Per claim, from the API server (polled every 0.2 s): pod scheduled, the provisioner's
-`Provisioning` Event, PV created, claim Bound, VolumeAttachment created, attached. The
+Per claim, from the API server (polled every 0.2 s): the scheduler's node choice on the
+claim, PV created, claim Bound, Pod bound to the node, VolumeAttachment created, attached. The
 driver's own share comes from the sidecars' `csi_sidecar_operations_seconds` histograms
 (CreateVolume as csi-provisioner timed it, ControllerPublishVolume as csi-attacher did), so
 it stands apart from Kubernetes' controllers. AWS calls are the driver's call log, by
@@ -15,6 +15,7 @@ VolumeAttachment and no EBS volume is left, and the calls that took.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import statistics
@@ -33,7 +34,10 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 
 CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
-STAGES = ("scheduled", "provisioning", "pv_created", "bound", "va_created", "attached")
+# node_selected: the scheduler's choice on the claim (csi-provisioner's cue); pod_bound: the
+# Pod's nodeName, set only once its claim is bound (WaitForFirstConsumer's PreBind).
+STAGES = ("created", "node_selected", "pv_created", "bound", "pod_bound", "va_created", "attached")
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -82,16 +86,16 @@ def observe(state: SandboxState, seen: dict[str, dict[str, float]], started: flo
 
     for p in state.api_get("/api/v1/namespaces/default/pods")["items"]:
         if p["spec"].get("nodeName"):
-            mark(p["metadata"]["name"], "scheduled")
-    for e in state.api_get("/api/v1/namespaces/default/events")["items"]:
-        if e["reason"] == "Provisioning":
-            mark(e["involvedObject"]["name"], "provisioning")
+            mark(p["metadata"]["name"], "pod_bound")
     pv_claim = {}
     for pv in state.api_get("/api/v1/persistentvolumes")["items"]:
         claim = (pv["spec"].get("claimRef") or {}).get("name", "")
         pv_claim[pv["metadata"]["name"]] = claim
         mark(claim, "pv_created")
     for pvc in state.api_get("/api/v1/namespaces/default/persistentvolumeclaims")["items"]:
+        mark(pvc["metadata"]["name"], "created")
+        if SELECTED_NODE in (pvc["metadata"].get("annotations") or {}):
+            mark(pvc["metadata"]["name"], "node_selected")
         if pvc.get("status", {}).get("phase") == "Bound":
             mark(pvc["metadata"]["name"], "bound")
     for va in state.api_get("/apis/storage.k8s.io/v1/volumeattachments")["items"]:
@@ -156,14 +160,13 @@ def sidecar_histogram(state: SandboxState, sidecar: str, method: str) -> dict[st
 
 
 def stage_breakdown(seen: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per claim, the time from each stage to the next (claims first seen by the poll)."""
     out: dict[str, dict[str, float]] = {}
-    previous = "created"
-    for stage in STAGES:
-        deltas = [s[stage] - (s[previous] if previous != "created" else 0.0)
-                  for s in seen.values() if stage in s and (previous == "created" or previous in s)]
-        out[f"{previous}->{stage}"] = summary(deltas)
-        previous = stage
-    out["created->attached"] = summary([s["attached"] for s in seen.values() if "attached" in s])
+    for previous, stage in itertools.pairwise(STAGES):
+        out[f"{previous}->{stage}"] = summary(
+            [s[stage] - s[previous] for s in seen.values() if stage in s and previous in s])
+    out["created->attached"] = summary(
+        [s["attached"] - s["created"] for s in seen.values() if "attached" in s and "created" in s])
     return out
 
 
@@ -204,12 +207,18 @@ def run(state: SandboxState, claims: int, nodes: int) -> None:
     idle = rss_mb(pid)[0]
     seen: dict[str, dict[str, float]] = {}
     wall_start, started = time.time(), time.monotonic()
-    kubectl(state, "apply", "-f", "-", body=objects(claims))
+    # kubectl writes the 201 objects one by one (seconds): poll while it does.
+    applying = subprocess.Popen([str(state.root / "bin" / "kubectl"), "create", "-f", "-"],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert applying.stdin is not None
+    applying.stdin.write(objects(claims))
+    applying.stdin.close()
 
     def all_attached() -> bool:
         return sum(1 for s in seen.values() if "attached" in s) >= claims
 
     peak = wait(state, all_attached, seen, started, pid, 900)
+    assert applying.wait(timeout=60) == 0
     up_wall = time.monotonic() - started
     create_calls = calls(state, wall_start, time.time())
     result: dict[str, Any] = {

@@ -30,6 +30,10 @@ class Sidecar:
 
 
 _LEADER = ("--leader-election", f"--leader-election-namespace={LEASE_NAMESPACE}")
+# client-go's default 5 requests/s (burst 10) throttles the sidecars' own API writes (PVs,
+# VolumeAttachment finalizers and status, Events): 100 claims at once queued a minute behind
+# it in bench/ebs_e2e.py. The driver's concurrency also lets its describes batch.
+_API = ("--kube-api-qps=50", "--kube-api-burst=100")
 
 SIDECARS: tuple[Sidecar, ...] = (
     Sidecar(
@@ -41,6 +45,7 @@ SIDECARS: tuple[Sidecar, ...] = (
             "--default-fstype=ext4",
             "--retry-interval-start=1s",
             "--retry-interval-max=30s",
+            *_API,
             *_LEADER,
         ),
     ),
@@ -50,6 +55,8 @@ SIDECARS: tuple[Sidecar, ...] = (
             f"--timeout={CSI_TIMEOUT}",
             "--retry-interval-start=1s",
             "--retry-interval-max=30s",
+            "--worker-threads=50",  # default 10: attaches waiting on EBS need not queue
+            *_API,
             *_LEADER,
         ),
     ),
@@ -61,16 +68,17 @@ SIDECARS: tuple[Sidecar, ...] = (
             "--handle-volume-inuse-error=false",
             "--retry-interval-start=1s",
             "--retry-interval-max=30s",
+            *_API,
             *_LEADER,
         ),
     ),
     Sidecar(
         "csi-snapshotter",
-        (f"--timeout={CSI_TIMEOUT}", "--extra-create-metadata", *_LEADER),
+        (f"--timeout={CSI_TIMEOUT}", "--extra-create-metadata", *_API, *_LEADER),
     ),
     Sidecar(
         "snapshot-controller",
-        _LEADER,
+        (*_API, *_LEADER),
         calls_driver=False,
         service_account=SNAPSHOT_CONTROLLER_SERVICE_ACCOUNT,
     ),
