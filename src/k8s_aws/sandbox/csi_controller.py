@@ -8,14 +8,13 @@ The flags come from `k8s_aws.deploy.csi_sidecars`, the one place the deploy mani
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from k8s_aws.deploy.csi_sidecars import SIDECARS, Sidecar, sidecar_argv
 from k8s_aws.sandbox import binaries
-from k8s_aws.sandbox.controllers import manifest, service_account_kubeconfig
+from k8s_aws.sandbox.controllers import manifest, run_kubectl, service_account_kubeconfig
 from k8s_aws.sandbox.ports import LOOPBACK, free_ports
 from k8s_aws.sandbox.processes import ProcessSpec
 
@@ -33,24 +32,15 @@ def snapshot_crds(sidecars_bin: Path) -> list[Path]:
     return sorted(p for p in sidecars_bin.glob("*.yaml") if "storage.k8s.io_" in p.name)
 
 
-def _kubectl(kubectl: Path, kubeconfig: Path, *args: str) -> None:
-    result = subprocess.run(
-        [str(kubectl), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-
-
 def install_csi_objects(kubectl: Path, admin_kubeconfig: Path, sidecars_bin: Path) -> None:
     """Sidecar RBAC, the CSIDriver and the snapshot CRDs, established before any sidecar
     starts (a snapshotter without its CRDs fails its informers)."""
     files = [manifest(name) for name in CSI_MANIFESTS] + snapshot_crds(sidecars_bin)
     args = [arg for path in files for arg in ("-f", str(path))]
-    _kubectl(kubectl, admin_kubeconfig, "apply", "--server-side", *args)
+    run_kubectl(kubectl, admin_kubeconfig, "apply", "--server-side", *args, timeout=120)
     crd_args = [arg for path in snapshot_crds(sidecars_bin) for arg in ("-f", str(path))]
-    _kubectl(kubectl, admin_kubeconfig, "wait", "--for=condition=Established",
-             "--timeout=60s", *crd_args)
+    run_kubectl(kubectl, admin_kubeconfig, "wait", "--for=condition=Established",
+                "--timeout=60s", *crd_args, timeout=90)
 
 
 def sidecar_spec(sidecar: Sidecar, sidecars_bin: Path, socket: Path, port: int,
