@@ -36,14 +36,23 @@ from .ebs import (
 GP3 = {"type": "gp3", "iops": "4000", "throughput": "200", "encrypted": "true"}
 
 
+# The attach limit kubelet would read from NodeGetInfo: 27 shared, minus the root disk (and
+# d3.8xlarge, 3 shared, for the VM test_ebs_nodes launches).
+EXPECTED_LIMIT = {"m5.large": 26, "d3.8xlarge": 2}
+
+
 @pytest.mark.once  # no AWS call of the product's
 def test_sandbox_registers_the_driver_and_a_csinode_per_node(sandbox: SandboxState) -> None:
     driver = kubectl_json(sandbox, "get", "csidriver", "ebs.csi.aws.com")
     assert driver["spec"]["attachRequired"] is True
-    nodes = kubectl_json(sandbox, "get", "nodes")["items"]
-    by_instance = {
+    running = {
         i["InstanceId"]: i for r in _instances(sandbox) for i in r["Instances"]
+        if i["State"]["Name"] == "running"
     }
+    # Nodes of running VMs (another test's terminated VM may still have its Node a moment).
+    nodes = [n for n in kubectl_json(sandbox, "get", "nodes")["items"]
+             if n["spec"].get("providerID", "").rsplit("/", 1)[-1] in running]
+    assert len(nodes) >= 4  # the session's 3 workers and the control VM
 
     def registered() -> bool:
         names = {c["metadata"]["name"] for c in kubectl_json(sandbox, "get", "csinodes")["items"]}
@@ -56,13 +65,16 @@ def test_sandbox_registers_the_driver_and_a_csinode_per_node(sandbox: SandboxSta
         (entry,) = csinode["spec"]["drivers"]
         assert entry["topologyKeys"] == ["topology.kubernetes.io/zone",
                                          "topology.ebs.csi.aws.com/zone"]
-        assert entry["allocatable"]["count"] == 26  # m5.large: 27 shared, minus the root disk
-        instance = by_instance[entry["nodeID"]]
+        instance = running[entry["nodeID"]]
+        assert node["spec"]["providerID"].endswith("/" + entry["nodeID"])
+        assert entry["allocatable"]["count"] == EXPECTED_LIMIT[instance["InstanceType"]]
         zone = instance["Placement"]["AvailabilityZone"]
         labels = kubectl_json(sandbox, "get", "node", name)["metadata"]["labels"]
         assert labels["topology.ebs.csi.aws.com/zone"] == zone
         assert labels["topology.kubernetes.io/zone"] == zone
         assert csinode["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"]
+        assert csinode["metadata"]["annotations"][
+            "storage.alpha.kubernetes.io/migrated-plugins"] == "kubernetes.io/aws-ebs"
 
 
 def _instances(sandbox: SandboxState) -> list[Any]:
