@@ -67,6 +67,8 @@ def test_the_release_storage_class_provisions_and_attaches_through_migration(
             annotations = pv["metadata"]["annotations"]
             assert annotations["pv.kubernetes.io/provisioned-by"] == "kubernetes.io/aws-ebs"
             assert annotations["pv.kubernetes.io/migrated-to"] == "ebs.csi.aws.com"
+            # `fsType` translated to csi.storage.k8s.io/fstype; without it, the default ext4.
+            assert pv["spec"]["awsElasticBlockStore"]["fsType"] == "ext4"
             (volume,) = ec2.describe_volumes(VolumeIds=[_in_tree_volume(pv)])["Volumes"]
             assert (volume["Size"], volume["VolumeType"]) == (size, "gp2")
             assert tags_of(volume)["CSIVolumeName"] == pv["metadata"]["name"]
