@@ -18,6 +18,7 @@ COMMANDS = {
     "iam-policy": "k8s_aws.cli.operator:iam_policy",
     "plan": "k8s_aws.cli.plan:plan",
     "sandbox": "k8s_aws.cli.sandbox:sandbox",
+    "setup": "k8s_aws.cli.setup:setup",
 }
 
 
