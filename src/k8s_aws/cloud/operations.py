@@ -194,6 +194,8 @@ OPERATOR_OPERATIONS: tuple[Operation, ...] = (
     _op_read("ec2", "DescribeVolumes", "doctor"),
     _op_read("iam", "GetInstanceProfile", "doctor"),
     _op_read("iam", "ListAttachedRolePolicies", "doctor"),
+    _op_read("iam", "ListRolePolicies", "doctor"),
+    _op_read("iam", "GetRolePolicy", "doctor"),
     _op_read("iam", "GetPolicy", "doctor"),
     _op_read("iam", "GetPolicyVersion", "doctor"),
     # gc: what the cluster created, found by tags, deleted only when ours.
