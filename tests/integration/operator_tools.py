@@ -11,7 +11,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from k8s_aws.ops.iam_policy import PolicyRequest, generate
+from k8s_aws.cloud import operations
+from k8s_aws.ops.iam_policy import PolicyRequest, generate, granted_actions
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
@@ -52,6 +53,23 @@ class Operator:
     def calls(self, tool: str, since: int = 0) -> list[Any]:
         return [c for c in FidelityControl(self.state.emulator_url).calls(since=since)
                 if c.client == f"k8s-aws-{tool}"]
+
+
+DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                     "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
+
+
+def assert_declared_and_never_denied(operator: Operator, tool: str) -> None:
+    """Every call the tool made is declared for it in cloud.operations, granted by the
+    operator policy, and (under `make test-iam`) was not denied."""
+    declared = {op.action for op in operations.for_tools((tool,))}
+    granted = granted_actions(generate(PolicyRequest(operator.state.cluster, role="operator")))
+    calls = operator.calls(tool)
+    assert calls, f"k8s-aws {tool} made no AWS call"
+    for call in calls:
+        action = f"{operations.IAM_PREFIX.get(call.service, call.service)}:{call.action}"
+        assert action in declared and action in granted, call
+        assert call.error not in DENIALS, call
 
 
 def last_call_seq(state: SandboxState) -> int:

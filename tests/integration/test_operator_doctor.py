@@ -6,7 +6,6 @@ driver is not registered."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,23 +13,23 @@ import pytest
 from k8s_aws.ops.iam_policy import PolicyRequest, generate
 from k8s_aws.sandbox.state import SandboxState
 
-from .conftest import _sandbox, kubectl, kubectl_json
-from .operator_tools import Operator, admin_client, last_call_seq, make_operator
+from .conftest import kubectl, kubectl_json
+from .operator_tools import (
+    Operator,
+    admin_client,
+    assert_declared_and_never_denied,
+    last_call_seq,
+    make_operator,
+)
 
-CLUSTER = "doctest"
+CLUSTER = "opstest"
 KEY = f"kubernetes.io/cluster/{CLUSTER}"
 DRIVER = "ebs.csi.aws.com"
 
 
 @pytest.fixture(scope="module")
-def doc_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
-    yield from _sandbox(tmp_path_factory.mktemp("doctor-sandbox"), "--nodes", "2",
-                        "--cluster-name", CLUSTER)
-
-
-@pytest.fixture(scope="module")
-def operator(doc_sandbox: SandboxState) -> Operator:
-    return make_operator(doc_sandbox)
+def operator(ops_sandbox: SandboxState) -> Operator:
+    return make_operator(ops_sandbox)
 
 
 def _doctor(operator: Operator, *args: str) -> tuple[int, dict[str, dict[str, str]]]:
@@ -70,16 +69,16 @@ def _register_csi(state: SandboxState) -> None:
 
 
 def test_doctor_fails_on_the_csi_driver_until_it_is_registered_then_passes(
-    operator: Operator, doc_sandbox: SandboxState
+    operator: Operator, ops_sandbox: SandboxState
 ) -> None:
-    since = last_call_seq(doc_sandbox)
+    since = last_call_seq(ops_sandbox)
     code, checks = _doctor(operator)
     if checks.get("csi-driver", {}).get("status") != "PASS":  # the sandbox does not yet
         assert code == 1
         assert checks["csi-driver"]["status"] == "FAIL"
         assert "no CSIDriver ebs.csi.aws.com" in checks["csi-driver"]["message"]
         assert checks["csi-driver"]["fix"]
-        _register_csi(doc_sandbox)
+        _register_csi(ops_sandbox)
         code, checks = _doctor(operator)
     failed = {n: c for n, c in checks.items() if c["status"] == "FAIL"}
     assert failed == {}
@@ -94,10 +93,10 @@ def test_doctor_fails_on_the_csi_driver_until_it_is_registered_then_passes(
 
 
 def test_doctor_names_the_subnets_tagged_for_another_cluster_and_the_fix(
-    operator: Operator, doc_sandbox: SandboxState
+    operator: Operator, ops_sandbox: SandboxState
 ) -> None:
-    ec2 = admin_client(doc_sandbox, "ec2")
-    public = [sid for name, sid in doc_sandbox.world.subnets.items() if "-public-" in name]
+    ec2 = admin_client(ops_sandbox, "ec2")
+    public = [sid for name, sid in ops_sandbox.world.subnets.items() if "-public-" in name]
     ec2.delete_tags(Resources=public, Tags=[{"Key": KEY}])
     ec2.create_tags(Resources=public, Tags=[{"Key": "kubernetes.io/cluster/other",
                                              "Value": "shared"}])
@@ -116,10 +115,10 @@ def test_doctor_names_the_subnets_tagged_for_another_cluster_and_the_fix(
 
 
 def test_doctor_fails_when_a_nodes_instance_loses_its_cluster_tag(
-    operator: Operator, doc_sandbox: SandboxState
+    operator: Operator, ops_sandbox: SandboxState
 ) -> None:
-    ec2 = admin_client(doc_sandbox, "ec2")
-    worker = doc_sandbox.world.worker_instances[0]
+    ec2 = admin_client(ops_sandbox, "ec2")
+    worker = ops_sandbox.world.worker_instances[0]
     ec2.delete_tags(Resources=[worker], Tags=[{"Key": KEY}])
     try:
         code, checks = _doctor(operator)
@@ -132,9 +131,9 @@ def test_doctor_fails_when_a_nodes_instance_loses_its_cluster_tag(
 
 
 def test_doctor_fails_when_the_profiles_policy_lacks_an_action(
-    operator: Operator, doc_sandbox: SandboxState
+    operator: Operator, ops_sandbox: SandboxState
 ) -> None:
-    iam = admin_client(doc_sandbox, "iam")
+    iam = admin_client(ops_sandbox, "iam")
     name = "doctest-lacking"
     policy = generate(PolicyRequest(CLUSTER, conditions=False))
     for statement in policy["Statement"]:
@@ -169,6 +168,7 @@ def test_doctor_text_output_has_one_line_per_check_and_the_fix_under_each_fail(
     assert all(line.split()[0] in ("PASS", "WARN", "FAIL", "fix:") for line in lines)
 
 
+@pytest.mark.once  # no AWS call, or reads other tests make
 @pytest.mark.parametrize(
     ("args", "credentials", "expected"),
     [
@@ -185,3 +185,7 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_every_call_doctor_made_is_declared_for_it_and_never_denied(operator: Operator) -> None:
+    assert_declared_and_never_denied(operator, "doctor")

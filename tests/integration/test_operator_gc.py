@@ -6,7 +6,6 @@ volumes only with --include-volumes, deletion in order, and `--cluster-gone` lea
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,23 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import _sandbox, kubectl
-from .operator_tools import Operator, admin_client, last_call_seq, make_operator
+from .conftest import kubectl
+from .operator_tools import (
+    Operator,
+    admin_client,
+    assert_declared_and_never_denied,
+    last_call_seq,
+    make_operator,
+)
 from .test_service_clb import apply_service, describe_lb, lb_name
 
-CLUSTER = "gcgone"
+CLUSTER = "opstest"
 KEY = f"kubernetes.io/cluster/{CLUSTER}"
 
 
 @pytest.fixture(scope="module")
-def gc_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
-    yield from _sandbox(tmp_path_factory.mktemp("gc-sandbox"), "--nodes", "1",
-                        "--cluster-name", CLUSTER)
-
-
-@pytest.fixture(scope="module")
-def operator(gc_sandbox: SandboxState) -> Operator:
-    return make_operator(gc_sandbox)
+def operator(ops_sandbox: SandboxState) -> Operator:
+    return make_operator(ops_sandbox)
 
 
 def _tag_spec(kind: str, tags: dict[str, str]) -> list[dict[str, Any]]:
@@ -62,10 +61,10 @@ def _behind_the_controllers_back(state: SandboxState, *names: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(gc_sandbox: SandboxState) -> dict[str, Any]:
+def world(ops_sandbox: SandboxState) -> dict[str, Any]:
     """Live and leaked load balancers (made by the controllers), a shared one, a volume whose
     PV was deleted by hand and its snapshot, a BOSH persistent disk."""
-    state = gc_sandbox
+    state = ops_sandbox
     elb, elbv2, ec2 = (admin_client(state, s) for s in ("elb", "elbv2", "ec2"))
     live = apply_service(state, "live")
     web = apply_service(state, "web")
@@ -105,10 +104,10 @@ def _listed(operator: Operator, *args: str) -> dict[str, dict[str, Any]]:
 
 
 def test_gc_lists_what_lost_its_owner_and_spares_the_rest(
-    operator: Operator, gc_sandbox: SandboxState, world: dict[str, Any]
+    operator: Operator, ops_sandbox: SandboxState, world: dict[str, Any]
 ) -> None:
-    since = last_call_seq(gc_sandbox)
-    listed = _listed(operator, "--kubeconfig", str(gc_sandbox.kubeconfig))
+    since = last_call_seq(ops_sandbox)
+    listed = _listed(operator, "--kubeconfig", str(ops_sandbox.kubeconfig))
     kinds = sorted(i["kind"] for i in listed.values())
     assert f"classic-load-balancer {world['web']}" in listed
     assert listed[f"classic-load-balancer {world['web']}"]["owner"] == "Service default/web"
@@ -122,42 +121,42 @@ def test_gc_lists_what_lost_its_owner_and_spares_the_rest(
         assert spared not in everything
     assert not [c for c in operator.calls("gc", since) if c.mutating]
 
-    text = _gc(operator, "--kubeconfig", str(gc_sandbox.kubeconfig)).stdout
+    text = _gc(operator, "--kubeconfig", str(ops_sandbox.kubeconfig)).stdout
     assert "dry run: nothing deleted; rerun with --delete --include-volumes" in text
     assert "kept unless --include-volumes): 2" in text
 
 
 def test_gc_delete_removes_them_in_dependency_order_and_keeps_volumes(
-    operator: Operator, gc_sandbox: SandboxState, world: dict[str, Any]
+    operator: Operator, ops_sandbox: SandboxState, world: dict[str, Any]
 ) -> None:
-    since = last_call_seq(gc_sandbox)
-    out = _gc(operator, "--kubeconfig", str(gc_sandbox.kubeconfig), "--delete").stdout
+    since = last_call_seq(ops_sandbox)
+    out = _gc(operator, "--kubeconfig", str(ops_sandbox.kubeconfig), "--delete").stdout
     deletes = [c.action for c in operator.calls("gc", since) if c.mutating and not c.error]
     assert deletes.index("DeleteTargetGroup") > max(
         i for i, a in enumerate(deletes) if a == "DeleteLoadBalancer")
     assert deletes.index("DeleteSecurityGroup") > deletes.index("DeleteTargetGroup")
     assert "DeleteVolume" not in deletes and "DeleteSnapshot" not in deletes
     assert "failed" not in out
-    elb = admin_client(gc_sandbox, "elb")
+    elb = admin_client(ops_sandbox, "elb")
     assert describe_lb(elb, world["web"]) is None
     assert describe_lb(elb, world["live"]) is not None
-    remaining = _listed(operator, "--kubeconfig", str(gc_sandbox.kubeconfig))
+    remaining = _listed(operator, "--kubeconfig", str(ops_sandbox.kubeconfig))
     assert sorted(i["kind"] for i in remaining.values()) == ["snapshot", "volume"]
 
 
 def test_cluster_gone_after_the_api_server_stopped_leaves_nothing_of_ours(
-    operator: Operator, gc_sandbox: SandboxState, world: dict[str, Any]
+    operator: Operator, ops_sandbox: SandboxState, world: dict[str, Any]
 ) -> None:
-    group = ProcessGroup(gc_sandbox.root)
+    group = ProcessGroup(ops_sandbox.root)
     for name in ("csi-driver", "kube-controller-manager", "kube-scheduler", "kube-apiserver"):
         if (pidfile := group.find(name)) is not None:
             group.stop(pidfile)
     refused = operator.run("gc", "--cluster-name", CLUSTER, "--kubeconfig",
-                           str(gc_sandbox.kubeconfig))
+                           str(ops_sandbox.kubeconfig))
     assert refused.returncode != 0 and "cannot reach the API server" in refused.stderr
     out = _gc(operator, "--cluster-gone", "--delete", "--include-volumes").stdout
     assert "failed" not in out and f"deleted: volume {world['volume']}" in out
-    ec2, elb, elbv2 = (admin_client(gc_sandbox, s) for s in ("ec2", "elb", "elbv2"))
+    ec2, elb, elbv2 = (admin_client(ops_sandbox, s) for s in ("ec2", "elb", "elbv2"))
     assert find_leaks(inventory(ec2, elb, elbv2, CLUSTER), CLUSTER, None) == []
     assert describe_lb(elb, "shared-by-hand") is not None
     assert ec2.describe_volumes(VolumeIds=[world["bosh_disk"]])["Volumes"]
@@ -168,10 +167,11 @@ def test_cluster_gone_after_the_api_server_stopped_leaves_nothing_of_ours(
                 if "k8s-aws" in p.get("Description", "")]
 
 
+@pytest.mark.once  # no AWS call, or reads other tests make
 def test_bad_input_is_one_line_and_changes_nothing(
-    operator: Operator, gc_sandbox: SandboxState, tmp_path: Path
+    operator: Operator, ops_sandbox: SandboxState, tmp_path: Path
 ) -> None:
-    since = last_call_seq(gc_sandbox)
+    since = last_call_seq(ops_sandbox)
     for args, expected, credentials in (
         (["--cluster-name", "c" * 107, "--cluster-gone"], "at most 106", True),
         (["--cluster-name", CLUSTER], "--cluster-gone", True),
@@ -182,3 +182,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], result.stderr
     assert not [c for c in operator.calls("gc", since) if c.mutating]
+
+
+def test_every_call_gc_made_is_declared_for_it_and_never_denied(operator: Operator) -> None:
+    assert_declared_and_never_denied(operator, "gc")

@@ -14,7 +14,13 @@ from k8s_aws.ops.iam_policy import PolicyRequest, generate
 from k8s_aws.ops.setup_plan import canonical
 from k8s_aws.sandbox.state import SandboxState
 
-from .operator_tools import Operator, admin_client, last_call_seq, make_operator
+from .operator_tools import (
+    Operator,
+    admin_client,
+    assert_declared_and_never_denied,
+    last_call_seq,
+    make_operator,
+)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +161,7 @@ def test_subnet_tags_are_added_and_none_is_removed(
                                "kubernetes.io/role/elb": "1"}
 
 
+@pytest.mark.once  # no AWS call, or reads other tests make
 @pytest.mark.parametrize(
     ("args", "credentials", "expected"),
     [
@@ -180,3 +187,7 @@ def test_bad_input_is_one_line_a_non_zero_exit_and_nothing_changed(
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert not _exists(iam, "role", name)
     assert not [c for c in operator.calls("setup", since) if c.mutating]
+
+
+def test_every_call_setup_made_is_declared_for_it_and_never_denied(operator: Operator) -> None:
+    assert_declared_and_never_denied(operator, "setup")
