@@ -17,16 +17,13 @@ from botocore.utils import InstanceMetadataFetcher, resolve_imds_endpoint_mode
 
 from k8s_aws.cloud.errors import CloudError, NotFound
 from k8s_aws.cloud.iam_setup import read_profile
-from k8s_aws.cloud.operator_session import call
+from k8s_aws.cloud.operator_session import call, tags_of
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.model.doctor import InstanceFacts, ProfilePolicies
 
 # The app id names the client in the emulator's call log (session.py sets it the same way).
 DOCTOR_CONFIG = Config(**cast(Any, {"user_agent_appid": "k8s-aws-doctor"}))
 
-
-def _tags(raw: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
-    return tuple((t["Key"], t["Value"]) for t in raw or [])
 
 
 def caller_identity(sts: Any) -> str:
@@ -64,7 +61,7 @@ def instances(ec2: Any, ids: list[str]) -> dict[str, InstanceFacts]:
         for i in r["Instances"]])
     return {i["InstanceId"]: InstanceFacts(
         id=i["InstanceId"], zone=i.get("Placement", {}).get("AvailabilityZone", ""),
-        vpc_id=i.get("VpcId", ""), tags=_tags(i.get("Tags")),
+        vpc_id=i.get("VpcId", ""), tags=tags_of(i.get("Tags")),
         security_groups=tuple(g["GroupId"] for g in i.get("SecurityGroups", [])),
         profile_arn=i.get("IamInstanceProfile", {}).get("Arn", ""),
         hop_limit=int(i.get("MetadataOptions", {}).get("HttpPutResponseHopLimit", 1)),
@@ -78,7 +75,7 @@ def group_tags(ec2: Any, ids: set[str]) -> dict[str, tuple[tuple[str, str], ...]
     wanted = [{"Name": "group-id", "Values": sorted(ids)}]
     raw = call("ec2", "DescribeSecurityGroups",
                lambda: ec2.describe_security_groups(Filters=wanted)["SecurityGroups"])
-    return {g["GroupId"]: _tags(g.get("Tags")) for g in raw}
+    return {g["GroupId"]: tags_of(g.get("Tags")) for g in raw}
 
 
 def bosh_disks(ec2: Any, cluster: str) -> tuple[str, ...]:

@@ -7,15 +7,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from k8s_aws.cloud.operator_session import call
+from k8s_aws.cloud.operator_session import call, tags_of
 from k8s_aws.model.gc import Found, Kind, Tags
 from k8s_aws.model.loadbalancer import BACKEND_ROLE, BACKEND_ROLE_TAG, NODE_RULE_DESCRIPTION
 
 TAG_BATCH = 20  # DescribeTags takes at most 20 names or ARNs
 
-
-def _tags(raw: list[dict[str, str]] | None) -> Tags:
-    return tuple((t["Key"], t["Value"]) for t in raw or [])
 
 
 def _pages(client: Any, service: str, operation: str, method: str, key: str,
@@ -32,7 +29,7 @@ def _described_tags(client: Any, service: str, ids: list[str], field: str
         batch = ids[start:start + TAG_BATCH]
         request = functools.partial(client.describe_tags, **{f"{field}s": batch})
         answer = call(service, "DescribeTags", request)["TagDescriptions"]
-        tags.update({d[field]: _tags(d.get("Tags")) for d in answer})
+        tags.update({d[field]: tags_of(d.get("Tags")) for d in answer})
     return tags
 
 
@@ -66,8 +63,8 @@ def security_groups(ec2: Any, key: str, cluster: str) -> list[Found]:
     owned = [{"Name": f"tag:{key}", "Values": ["owned"]}]
     groups = _pages(ec2, "ec2", "DescribeSecurityGroups", "describe_security_groups",
                     "SecurityGroups", Filters=owned)
-    found = [Found(Kind.SECURITY_GROUP, g["GroupId"], g.get("GroupName", ""), _tags(g.get("Tags")))
-             for g in groups]
+    found = [Found(Kind.SECURITY_GROUP, g["GroupId"], g.get("GroupName", ""),
+                   tags_of(g.get("Tags"))) for g in groups]
     description = NODE_RULE_DESCRIPTION.format(cluster=cluster)
     for backend in [f for f in found if f.tag(BACKEND_ROLE_TAG) == BACKEND_ROLE]:
         referencing = _pages(ec2, "ec2", "DescribeSecurityGroups", "describe_security_groups",
@@ -89,9 +86,9 @@ def volumes_and_snapshots(ec2: Any, key: str) -> list[Found]:
                      Filters=owned)
     snapshots = _pages(ec2, "ec2", "DescribeSnapshots", "describe_snapshots", "Snapshots",
                        Filters=owned, OwnerIds=["self"])
-    found = [Found(Kind.VOLUME, v["VolumeId"], v["VolumeId"], _tags(v.get("Tags")),
+    found = [Found(Kind.VOLUME, v["VolumeId"], v["VolumeId"], tags_of(v.get("Tags")),
                    state=v.get("State", "")) for v in volumes]
-    found += [Found(Kind.SNAPSHOT, s["SnapshotId"], s["SnapshotId"], _tags(s.get("Tags")),
+    found += [Found(Kind.SNAPSHOT, s["SnapshotId"], s["SnapshotId"], tags_of(s.get("Tags")),
                     state=s.get("State", "")) for s in snapshots]
     return found
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from k8s_aws.cloud.errors import NotFound
-from k8s_aws.cloud.operator_session import call
+from k8s_aws.cloud.operator_session import call, tags_of
 from k8s_aws.model.iam import (
     ObservedPolicy,
     ObservedProfile,
@@ -19,10 +19,6 @@ from k8s_aws.model.iam import (
     SetupObserved,
     Tags,
 )
-
-
-def _tags(raw: list[dict[str, str]] | None) -> Tags:
-    return tuple((t["Key"], t["Value"]) for t in raw or [])
 
 
 def _document(raw: Any) -> dict[str, Any]:
@@ -41,7 +37,7 @@ def _policy(iam: Any, arn: str) -> ObservedPolicy | None:
     versions = call("iam", "ListPolicyVersions",
                     lambda: iam.list_policy_versions(PolicyArn=arn))["Versions"]
     return ObservedPolicy(
-        arn=arn, tags=_tags(policy.get("Tags")), document=_document(version["Document"]),
+        arn=arn, tags=tags_of(policy.get("Tags")), document=_document(version["Document"]),
         versions=tuple(PolicyVersion(v["VersionId"], bool(v["IsDefaultVersion"]),
                                      str(v["CreateDate"])) for v in versions),
     )
@@ -54,7 +50,7 @@ def _role(iam: Any, name: str) -> ObservedRole | None:
         return None
     attached = call("iam", "ListAttachedRolePolicies",
                     lambda: iam.list_attached_role_policies(RoleName=name))["AttachedPolicies"]
-    return ObservedRole(name, _tags(role.get("Tags")),
+    return ObservedRole(name, tags_of(role.get("Tags")),
                         _document(role.get("AssumeRolePolicyDocument") or "{}"),
                         tuple(p["PolicyArn"] for p in attached))
 
@@ -66,7 +62,7 @@ def read_profile(iam: Any, name: str) -> ObservedProfile | None:
     except NotFound:
         return None
     raw = profile["InstanceProfile"]
-    return ObservedProfile(name, _tags(raw.get("Tags")),
+    return ObservedProfile(name, tags_of(raw.get("Tags")),
                            tuple(r["RoleName"] for r in raw.get("Roles", [])))
 
 
@@ -83,7 +79,7 @@ def observe_setup(iam: Any, ec2: Any, sts: Any, policy_name: str, names: tuple[s
         wanted = [{"Name": "subnet-id", "Values": list(subnets)}]
         raw = call("ec2", "DescribeSubnets",
                    lambda: ec2.describe_subnets(Filters=wanted))["Subnets"]
-        found = {s["SubnetId"]: _tags(s.get("Tags")) for s in raw}
+        found = {s["SubnetId"]: tags_of(s.get("Tags")) for s in raw}
     return SetupObserved(
         account=account,
         policy=_policy(iam, f"arn:aws:iam::{account}:policy/{policy_name}"),

@@ -46,6 +46,11 @@ def operator_clients(region: str, tool: str) -> AwsClients:
     return AwsClients(AwsSettings(region=region, app_id=f"k8s-aws-{tool}", max_attempts=4))
 
 
+def tags_of(raw: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    """AWS's [{Key, Value}] as the (key, value) pairs our records hold."""
+    return tuple((t["Key"], t["Value"]) for t in raw or [])
+
+
 def call(service: str, operation: str, request: Callable[[], T]) -> T:
     """One blocking boto3 call, its error translated into ours."""
     try:
