@@ -1,7 +1,7 @@
 """`k8s-aws gc` on a sandbox of its own (it stops that sandbox's controllers, then its API
 server): leaked load balancers, target groups and groups found after their Services were
 deleted behind the controller's back, shared ones and an `owned`-only BOSH disk spared,
-volumes only with --include-volumes, deletion in order, and `--cluster-gone` leaving nothing."""
+volumes (made by the sandbox's EBS driver) only with --include-volumes, deletion in order, and `--cluster-gone` leaving nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from k8s_aws.cloud.gc_inventory import inventory
@@ -16,8 +17,10 @@ from k8s_aws.ops.gc_plan import find_leaks
 from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
 
 from .conftest import kubectl
+from .csi import GIB, SINGLE_WRITER
 from .operator_tools import (
     Operator,
     admin_client,
@@ -60,6 +63,19 @@ def _behind_the_controllers_back(state: SandboxState, *names: str) -> None:
         kubectl(state, "delete", "service", name, "--wait=true")
 
 
+def _made_by_the_csi_driver(state: SandboxState) -> tuple[str, str]:
+    """A volume and its snapshot from the sandbox's own EBS driver, whose PV and
+    VolumeSnapshotContent never were (or were deleted by hand under Retain)."""
+    with grpc.insecure_channel(f"unix://{state.root / 'csi' / 'csi.sock'}") as channel:
+        controller = csi_pb2_grpc.ControllerStub(channel)
+        volume = controller.CreateVolume(csi_pb2.CreateVolumeRequest(
+            name="pvc-deleted-by-hand", capacity_range=csi_pb2.CapacityRange(required_bytes=GIB),
+            volume_capabilities=[SINGLE_WRITER]), timeout=120).volume.volume_id
+        snapshot = controller.CreateSnapshot(csi_pb2.CreateSnapshotRequest(
+            source_volume_id=volume, name="snapshot-gone"), timeout=120).snapshot.snapshot_id
+    return str(volume), str(snapshot)
+
+
 @pytest.fixture(scope="module")
 def world(ops_sandbox: SandboxState) -> dict[str, Any]:
     """Live and leaked load balancers (made by the controllers), a shared one, a volume whose
@@ -73,12 +89,8 @@ def world(ops_sandbox: SandboxState) -> dict[str, Any]:
                timeout=120, what="the CLBs")
     net_arn = wait_until(lambda: _nlb_arn(elbv2, net), timeout=120, what="the NLB")
     _behind_the_controllers_back(state, "web", "net")
+    volume, snapshot = _made_by_the_csi_driver(state)
     zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
-    volume = ec2.create_volume(AvailabilityZone=zone, Size=1, TagSpecifications=_tag_spec(
-        "volume", {KEY: "owned", "CSIVolumeName": "pvc-deleted-by-hand",
-                   "ebs.csi.aws.com/cluster": "true"}))["VolumeId"]
-    snapshot = ec2.create_snapshot(VolumeId=volume, TagSpecifications=_tag_spec(
-        "snapshot", {KEY: "owned", "CSIVolumeSnapshotName": "snapshot-gone"}))["SnapshotId"]
     bosh_disk = ec2.create_volume(AvailabilityZone=zone, Size=1, TagSpecifications=_tag_spec(
         "volume", {KEY: "owned", "director": "bosh", "deployment": CLUSTER,
                    "instance_group": "etcd"}))["VolumeId"]

@@ -66,14 +66,15 @@ def read_profile(iam: Any, name: str) -> ObservedProfile | None:
                            tuple(r["RoleName"] for r in raw.get("Roles", [])))
 
 
-def account_id(sts: Any) -> str:
+def caller_account(sts: Any) -> tuple[str, str]:
+    """(account, partition) of the credentials in use."""
     identity = call("sts", "GetCallerIdentity", sts.get_caller_identity)
-    return str(identity["Account"])
+    return str(identity["Account"]), str(identity["Arn"]).split(":")[1]
 
 
 def observe_setup(iam: Any, ec2: Any, sts: Any, policy_name: str, names: tuple[str, ...],
                   subnets: tuple[str, ...]) -> SetupObserved:
-    account = account_id(sts)
+    account, partition = caller_account(sts)
     found: dict[str, Tags] = {}
     if subnets:
         wanted = [{"Name": "subnet-id", "Values": list(subnets)}]
@@ -82,10 +83,11 @@ def observe_setup(iam: Any, ec2: Any, sts: Any, policy_name: str, names: tuple[s
         found = {s["SubnetId"]: tags_of(s.get("Tags")) for s in raw}
     return SetupObserved(
         account=account,
-        policy=_policy(iam, f"arn:aws:iam::{account}:policy/{policy_name}"),
+        policy=_policy(iam, f"arn:{partition}:iam::{account}:policy/{policy_name}"),
         roles={n: _role(iam, n) for n in names},
         profiles={n: read_profile(iam, n) for n in names},
         subnets=found,
+        partition=partition,
     )
 
 

@@ -50,6 +50,10 @@ class SetupObserved:
     roles: dict[str, ObservedRole | None] = field(default_factory=dict)
     profiles: dict[str, ObservedProfile | None] = field(default_factory=dict)
     subnets: dict[str, Tags] = field(default_factory=dict)
+    partition: str = "aws"  # of the caller's ARN: aws-cn and aws-us-gov have their own
+
+    def policy_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:policy/{name}"
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ def plan_setup(request: SetupRequest, observed: SetupObserved) -> SetupPlan:
     if missing:
         raise PolicyInputError(f"--tag-subnets/--public-subnets: no subnet {', '.join(missing)} "
                                "in this region")
-    arn = f"arn:aws:iam::{observed.account}:policy/{request.profile}"
+    arn = observed.policy_arn(request.profile)
     foreign: list[str] = []
     items: list[tuple[str, str, Tags]] = []
     if observed.policy is not None:
