@@ -133,6 +133,12 @@ def test_gc_lists_what_lost_its_owner_and_spares_the_rest(
         assert spared not in everything
     assert not [c for c in operator.calls("gc", since) if c.mutating]
 
+    on_the_control_vm = operator.run("gc", "--kubeconfig", str(ops_sandbox.kubeconfig), "-o",
+                                     "json", imds=True)  # the cluster name from its own tags
+    assert on_the_control_vm.returncode == 0, on_the_control_vm.stderr
+    assert {i["id"] for i in json.loads(on_the_control_vm.stdout)["leaked"]} == {
+        i["id"] for i in listed.values()}
+
     text = _gc(operator, "--kubeconfig", str(ops_sandbox.kubeconfig)).stdout
     assert "dry run: nothing deleted; rerun with --delete --include-volumes" in text
     assert "kept unless --include-volumes): 2" in text

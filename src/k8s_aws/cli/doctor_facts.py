@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from k8s_aws.cli.operator_common import resolve_cluster
 from k8s_aws.cloud import doctor_reads
 from k8s_aws.cloud.errors import CloudError, NotConfigured
 from k8s_aws.cloud.instances import InstanceDirectory
@@ -16,7 +17,6 @@ from k8s_aws.cloud.metadata import read_local_instance
 from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
-from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
 from k8s_aws.controllers.node_init import find_instance
 from k8s_aws.kube.cluster_reads import ClusterObjects, read_cluster
 from k8s_aws.kube.errors import KubeError
@@ -51,17 +51,7 @@ def _local(aws: AwsClients, region: str, cluster_flag: str) -> AwsFacts:
                     "AWS_ENDPOINT_URL"))
         except CloudError:
             profile_identity = ""
-    cluster, source = cluster_flag, "--cluster-name"
-    if not cluster and imds:
-        own = doctor_reads.instances(aws.client("ec2"), [imds]).get(imds)
-        try:
-            cluster = (cluster_name_from_tags(own.tags) if own else None) or ""
-        except AmbiguousCluster as exc:
-            raise NotConfigured(str(exc)) from None
-        source = f"the tags of this instance {imds}"
-    if not cluster:
-        raise NotConfigured("cluster name not resolved: pass --cluster-name (the release's "
-                            "cluster.name), or run on a VM tagged kubernetes.io/cluster/<name>")
+    cluster, source = resolve_cluster(aws, cluster_flag, imds)
     return AwsFacts(region=region, region_source="", cluster=cluster, cluster_source=source,
                     imds=imds, imds_error=imds_error, identity=identity,
                     profile_identity=profile_identity)

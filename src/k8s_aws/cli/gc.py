@@ -9,16 +9,24 @@ from typing import Any
 
 import click
 
-from k8s_aws.cli.operator_common import fail
-from k8s_aws.cloud.errors import CloudError
+from k8s_aws.cli.operator_common import fail, resolve_cluster
+from k8s_aws.cloud.errors import CloudError, NotConfigured
 from k8s_aws.cloud.gc_delete import Deleted, delete_all
 from k8s_aws.cloud.gc_inventory import inventory
+from k8s_aws.cloud.metadata import read_local_instance
 from k8s_aws.cloud.operator_session import operator_clients, resolve_region
 from k8s_aws.kube.cluster_reads import read_cluster
 from k8s_aws.kube.errors import KubeError
 from k8s_aws.model.gc import ClusterOwners, Leak
 from k8s_aws.ops.gc_plan import find_leaks, owners_of, to_delete
 from k8s_aws.ops.iam_policy import PolicyInputError, validate_cluster_name
+
+
+def _own_instance() -> str:
+    try:
+        return read_local_instance().instance_id
+    except NotConfigured:
+        return ""
 
 
 def _owners(kubeconfig: Path | None, cluster_gone: bool) -> ClusterOwners | None:
@@ -52,7 +60,8 @@ def _json(leaks: list[Leak], results: list[Deleted]) -> str:
 
 
 @click.command("gc")
-@click.option("--cluster-name", required=True, help="The release's cluster.name.")
+@click.option("--cluster-name", default="", help="The release's cluster.name [default: the "
+              "kubernetes.io/cluster/<name> tag of this instance].")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The cluster's kubeconfig: resources whose owner still exists are kept.")
 @click.option("--cluster-gone", is_flag=True,
@@ -70,10 +79,12 @@ def gc(cluster_name: str, kubeconfig: Path | None, cluster_gone: bool, delete: b
     """List (and with --delete remove) the AWS resources this cluster created and no longer
     owns: cluster tag `owned` AND one of our identity tags, never `shared`."""
     try:
-        validate_cluster_name(cluster_name)
+        if cluster_name:
+            validate_cluster_name(cluster_name)
         if kubeconfig is not None and cluster_gone:
             raise PolicyInputError("--kubeconfig and --cluster-gone exclude each other")
         aws = operator_clients(resolve_region(region)[0], "gc")
+        cluster_name, _ = resolve_cluster(aws, cluster_name, _own_instance())
         owners = _owners(kubeconfig, cluster_gone)
         ec2, elb, elbv2 = aws.client("ec2"), aws.client("elb"), aws.client("elbv2")
         leaks = find_leaks(inventory(ec2, elb, elbv2, cluster_name), cluster_name, owners)

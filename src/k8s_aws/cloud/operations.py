@@ -199,6 +199,7 @@ OPERATOR_OPERATIONS: tuple[Operation, ...] = (
     _op_read("iam", "GetPolicy", "doctor"),
     _op_read("iam", "GetPolicyVersion", "doctor"),
     # gc: what the cluster created, found by tags, deleted only when ours.
+    _op_read("ec2", "DescribeInstances", "gc"),  # this VM's cluster tag, without the flag
     _op_read("ec2", "DescribeSecurityGroups", "gc"),
     _op_read("ec2", "DescribeVolumes", "gc"),
     _op_read("ec2", "DescribeSnapshots", "gc"),
