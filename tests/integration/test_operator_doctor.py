@@ -68,18 +68,38 @@ def _register_csi(state: SandboxState) -> None:
     kubectl(state, "apply", "-f", str(path))
 
 
+def _assert_csi_driver_fails(code: int, checks: dict[str, dict[str, str]]) -> None:
+    assert code == 1
+    assert checks["csi-driver"]["status"] == "FAIL"
+    assert "no CSIDriver ebs.csi.aws.com" in checks["csi-driver"]["message"]
+    assert checks["csi-driver"]["fix"]
+
+
+def _without_the_csi_driver(operator: Operator, state: SandboxState) -> None:
+    """The sandbox registers the CSIDriver (as the deployment does): take it away, see the
+    FAIL, and put the same object back."""
+    saved = kubectl_json(state, "get", "csidriver", DRIVER)
+    kubectl(state, "delete", "csidriver", DRIVER)
+    try:
+        _assert_csi_driver_fails(*_doctor(operator))
+    finally:
+        saved["metadata"] = {"name": DRIVER, "labels": saved["metadata"].get("labels", {})}
+        path = state.root / "csidriver-restored.json"
+        path.write_text(json.dumps(saved))
+        kubectl(state, "create", "-f", str(path))
+
+
 def test_doctor_fails_on_the_csi_driver_until_it_is_registered_then_passes(
     operator: Operator, ops_sandbox: SandboxState
 ) -> None:
     since = last_call_seq(ops_sandbox)
     code, checks = _doctor(operator)
-    if checks.get("csi-driver", {}).get("status") != "PASS":  # the sandbox does not yet
-        assert code == 1
-        assert checks["csi-driver"]["status"] == "FAIL"
-        assert "no CSIDriver ebs.csi.aws.com" in checks["csi-driver"]["message"]
-        assert checks["csi-driver"]["fix"]
+    if checks.get("csi-driver", {}).get("status") == "PASS":
+        _without_the_csi_driver(operator, ops_sandbox)
+    else:  # a sandbox that does not register them: create them as a deployment would
+        _assert_csi_driver_fails(code, checks)
         _register_csi(ops_sandbox)
-        code, checks = _doctor(operator)
+    code, checks = _doctor(operator)
     failed = {n: c for n, c in checks.items() if c["status"] == "FAIL"}
     assert failed == {}
     assert code == 0
