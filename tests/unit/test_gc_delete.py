@@ -3,12 +3,17 @@ until the deadline; one named by another group's rule fails at once; gone counts
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from k8s_aws.cloud.gc_delete import Deleted, delete_all
 from k8s_aws.model.gc import Found, Kind
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 
 def _error(code: str) -> ClientError:
@@ -45,8 +50,10 @@ def _run(ec2: FakeEc2, wait: float) -> tuple[list[Deleted], list[float]]:
         slept.append(seconds)
         now[0] += seconds
 
-    results = delete_all(ec2, None, None, "c1", [GROUP], wait, lambda _: None,
-                         clock=lambda: now[0], sleep=sleep)
+    # Only EC2 is called for a security group: the load balancer clients stay unused.
+    results = delete_all(cast("EC2Client", ec2), cast("ElasticLoadBalancingClient", None),
+                         cast("ElasticLoadBalancingv2Client", None), "c1", [GROUP], wait,
+                         lambda _: None, clock=lambda: now[0], sleep=sleep)
     return results, slept
 
 

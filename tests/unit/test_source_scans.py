@@ -109,3 +109,62 @@ def test_the_cluster_tag_key_is_spelled_in_one_place() -> None:
         for line in cluster_tag_spellings(ast.parse(path.read_text(), str(path)))
     ]
     assert spelled == [f"{CLUSTER_TAG_HOME}:6"]
+
+
+CLOUD = SOURCE / "cloud"
+# A name that holds a boto3 client: the service's short name, `client`, or `<x>_client`.
+CLIENT_NAME = re.compile(r"^_*(ec2|elb|elbv2|iam|sts|kms|client|\w+_client)$")
+
+
+def _names_any(annotation: ast.expr | None) -> bool:
+    """`Any`, `typing.Any`, `"Any"`, or any of them inside a union or a generic."""
+    if annotation is None:
+        return False
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        return _names_any(ast.parse(annotation.value, mode="eval").body)
+    return any(
+        (isinstance(n, ast.Name) and n.id == "Any")
+        or (isinstance(n, ast.Attribute) and n.attr == "Any")
+        or (isinstance(n, ast.Constant) and n.value == "Any")
+        for n in ast.walk(annotation)
+    )
+
+
+def any_typed_clients(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, name) for each parameter or annotated variable named as a client and typed Any."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and CLIENT_NAME.match(node.arg):
+            if _names_any(node.annotation):
+                found.append((node.lineno, node.arg))
+        elif isinstance(node, ast.AnnAssign):
+            target = node.target
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if CLIENT_NAME.match(name) and _names_any(node.annotation):
+                found.append((node.lineno, name))
+    return sorted(found)
+
+
+def test_the_client_scan_sees_what_it_looks_for() -> None:
+    planted = ast.parse(
+        "def f(ec2: Any, elb: ElasticLoadBalancingClient, sts: 'Any', n: Any) -> None:\n"
+        "    iam: typing.Any = make()\n"
+        "    self._elbv2: Any | None = None\n"
+        "    s3_client: dict[str, Any] = {}\n"
+        "    client: STSClient = make()\n"
+        "    document: Any = {}\n"
+    )
+    assert any_typed_clients(planted) == [
+        (1, "ec2"), (1, "sts"), (2, "iam"), (3, "_elbv2"), (4, "s3_client"),
+    ]
+    assert len(list(CLOUD.glob("*.py"))) > 20
+
+
+def test_no_any_typed_client_in_cloud() -> None:
+    """Issue 11's typed boundary: every boto3 client in cloud/ has its mypy-boto3 type."""
+    offenders = [
+        f"{path.relative_to(SOURCE)}:{line}: {name}"
+        for path in sorted(CLOUD.rglob("*.py"))
+        for line, name in any_typed_clients(ast.parse(path.read_text(), str(path)))
+    ]
+    assert offenders == []

@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 import json
 import urllib.parse
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import botocore.session
@@ -22,12 +23,18 @@ from k8s_aws.cloud.session import AwsClients
 from k8s_aws.model.cluster_tag import OWNED, cluster_tag_key
 from k8s_aws.model.doctor import InstanceFacts, ProfilePolicies
 
+if TYPE_CHECKING:  # the stubs are a development dependency: typing only
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, InstanceTypeDef
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
+
 # The app id names the client in the emulator's call log (session.py sets it the same way).
 DOCTOR_CONFIG = Config(**cast(Any, {"user_agent_appid": "k8s-aws-doctor"}))
 
 
 
-def caller_identity(sts: Any) -> str:
+def caller_identity(sts: STSClient) -> str:
     return str(call("sts", "GetCallerIdentity", sts.get_caller_identity)["Arn"])
 
 
@@ -45,19 +52,19 @@ def profile_identity(region: str, endpoint: str | None) -> str:
     if credentials is None:
         raise NotFound("the instance metadata service gives no instance profile credentials")
     frozen = credentials.get_frozen_credentials()
-    sts: Any = boto3.session.Session(
+    sts: STSClient = boto3.session.Session(
         aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key,
         aws_session_token=frozen.token, region_name=region,
     ).client("sts", endpoint_url=endpoint, config=DOCTOR_CONFIG)
     return caller_identity(sts)
 
 
-def instances(ec2: Any, ids: list[str]) -> dict[str, InstanceFacts]:
+def instances(ec2: EC2Client, ids: list[str]) -> dict[str, InstanceFacts]:
     if not ids:
         return {}
-    wanted = [{"Name": "instance-id", "Values": sorted(set(ids))}]
+    wanted: list[FilterTypeDef] = [{"Name": "instance-id", "Values": sorted(set(ids))}]
     pages = ec2.get_paginator("describe_instances")
-    raw = call("ec2", "DescribeInstances", lambda: [
+    raw: list[InstanceTypeDef] = call("ec2", "DescribeInstances", lambda: [
         i for page in pages.paginate(Filters=wanted) for r in page["Reservations"]
         for i in r["Instances"]])
     return {i["InstanceId"]: InstanceFacts(
@@ -70,32 +77,33 @@ def instances(ec2: Any, ids: list[str]) -> dict[str, InstanceFacts]:
     ) for i in raw}
 
 
-def group_tags(ec2: Any, ids: set[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+def group_tags(ec2: EC2Client, ids: set[str]) -> dict[str, tuple[tuple[str, str], ...]]:
     if not ids:
         return {}
-    wanted = [{"Name": "group-id", "Values": sorted(ids)}]
+    wanted: list[FilterTypeDef] = [{"Name": "group-id", "Values": sorted(ids)}]
     raw = call("ec2", "DescribeSecurityGroups",
                lambda: ec2.describe_security_groups(Filters=wanted)["SecurityGroups"])
     return {g["GroupId"]: tags_of(g.get("Tags")) for g in raw}
 
 
-def bosh_disks(ec2: Any, cluster: str) -> tuple[str, ...]:
+def bosh_disks(ec2: EC2Client, cluster: str) -> tuple[str, ...]:
     """Volumes tagged `owned` for the cluster without an identity tag: BOSH's own disks,
     which only the identity tags keep safe from a careless clean-up."""
-    owned = [{"Name": f"tag:{cluster_tag_key(cluster)}", "Values": [OWNED]}]
+    owned: list[FilterTypeDef] = [{"Name": f"tag:{cluster_tag_key(cluster)}",
+                                   "Values": [OWNED]}]
     raw = call("ec2", "DescribeVolumes",
                lambda: ec2.describe_volumes(Filters=owned)["Volumes"])
     return tuple(sorted(v["VolumeId"] for v in raw
                         if "CSIVolumeName" not in {t["Key"] for t in v.get("Tags", [])}))
 
 
-def _document(raw: Any) -> dict[str, Any]:
+def _document(raw: str | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(raw, str):
         return dict(json.loads(urllib.parse.unquote(raw)))
     return dict(raw)
 
 
-def _role_documents(iam: Any, role: str) -> tuple[dict[str, Any], ...]:
+def _role_documents(iam: IAMClient, role: str) -> tuple[dict[str, Any], ...]:
     documents = []
     attached = call("iam", "ListAttachedRolePolicies",
                     lambda: iam.list_attached_role_policies(RoleName=role))["AttachedPolicies"]

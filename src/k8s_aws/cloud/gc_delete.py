@@ -9,13 +9,19 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.clb_wire import permissions_of
 from k8s_aws.cloud.errors import CloudError, Conflict, NotFound
 from k8s_aws.cloud.operator_session import call
 from k8s_aws.model.gc import Found, Kind
 from k8s_aws.model.loadbalancer import backend_rule
+
+if TYPE_CHECKING:  # the stubs are a development dependency: typing only
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 RETRIED = frozenset({"DependencyViolation", "ResourceInUse", "IncorrectState"})
 
@@ -26,11 +32,12 @@ class Deleted:
     outcome: str  # "deleted", "already gone", or the error
 
 
-Deleter = tuple[str, str, Callable[[Found], Any]]
+Deleter = tuple[str, str, Callable[[Found], object]]  # (service, operation, call)
 
 
-def _deleters(ec2: Any, elb: Any, elbv2: Any, cluster: str) -> dict[Kind, Deleter]:
-    def revoke(f: Found) -> Any:
+def _deleters(ec2: EC2Client, elb: ElasticLoadBalancingClient,
+              elbv2: ElasticLoadBalancingv2Client, cluster: str) -> dict[Kind, Deleter]:
+    def revoke(f: Found) -> object:
         """The rule exactly as the controllers wrote it: source group and description."""
         permissions = permissions_of((backend_rule(f.id, cluster),))
         return ec2.revoke_security_group_ingress(GroupId=f.group, IpPermissions=permissions)
@@ -51,18 +58,18 @@ def _deleters(ec2: Any, elb: Any, elbv2: Any, cluster: str) -> dict[Kind, Delete
     }
 
 
-def _referencing(ec2: Any, item: Found) -> tuple[str, ...]:
+def _referencing(ec2: EC2Client, item: Found) -> tuple[str, ...]:
     """Groups whose rules name this one: waiting will not free it (only its network
     interfaces go away by themselves)."""
     if item.kind is not Kind.SECURITY_GROUP:
         return ()
-    wanted = [{"Name": "ip-permission.group-id", "Values": [item.id]}]
+    wanted: list[FilterTypeDef] = [{"Name": "ip-permission.group-id", "Values": [item.id]}]
     groups = call("ec2", "DescribeSecurityGroups",
                   lambda: ec2.describe_security_groups(Filters=wanted)["SecurityGroups"])
     return tuple(sorted(g["GroupId"] for g in groups if g["GroupId"] != item.id))
 
 
-def _delete_one(ec2: Any, deleter: Deleter, item: Found, deadline: float,
+def _delete_one(ec2: EC2Client, deleter: Deleter, item: Found, deadline: float,
                 clock: Callable[[], float], sleep: Callable[[float], None]) -> str:
     service, operation, delete = deleter
     delay = 0.5
@@ -84,7 +91,8 @@ def _delete_one(ec2: Any, deleter: Deleter, item: Found, deadline: float,
             return f"failed: {exc}"
 
 
-def delete_all(ec2: Any, elb: Any, elbv2: Any, cluster: str, found: list[Found], wait: float,
+def delete_all(ec2: EC2Client, elb: ElasticLoadBalancingClient,
+               elbv2: ElasticLoadBalancingv2Client, cluster: str, found: list[Found], wait: float,
                report: Callable[[Deleted], None], clock: Callable[[], float] = time.monotonic,
                sleep: Callable[[float], None] = time.sleep) -> list[Deleted]:
     """Each in order; one failure does not stop the rest (they are reported, exit 1)."""

@@ -5,8 +5,8 @@ before the first call, so a missing one is a clear line and not a half-done chan
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import botocore.session
 
@@ -46,13 +46,15 @@ def operator_clients(region: str, tool: str) -> AwsClients:
     return AwsClients(AwsSettings(region=region, app_id=f"k8s-aws-{tool}", max_attempts=4))
 
 
-def tags_of(raw: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
+def tags_of(raw: Sequence[Mapping[str, Any]] | None) -> tuple[tuple[str, str], ...]:
     """AWS's [{Key, Value}] as the (key, value) pairs our records hold."""
     return tuple((t["Key"], t["Value"]) for t in raw or [])
 
 
 def call(service: str, operation: str, request: Callable[[], T]) -> T:
-    """One blocking boto3 call, its error translated into ours."""
+    """One blocking boto3 call, its error translated into ours. The operator tools are
+    blocking one-shot CLIs with no event loop: Runner exists to keep boto3 off a running
+    loop, so here the call runs in place and only the translation is shared (errors.translate)."""
     try:
         return request()
     except Exception as exc:
