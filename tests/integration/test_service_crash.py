@@ -23,7 +23,7 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import emulator_session, kubectl, kubectl_json
+from .conftest import kubectl, kubectl_json
 from .procfs import alive
 from .test_node_controllers import metric
 from .test_service_clb import (
@@ -100,11 +100,6 @@ def controllers_under_test(sandbox: SandboxState) -> Iterator[None]:
         aws_environment(sandbox.emulator_url, sandbox.imds_url, sandbox.region),
     )
     ProcessGroup(sandbox.root).start(spec)
-
-
-@pytest.fixture(scope="module")
-def elb(sandbox: SandboxState) -> Any:
-    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
 
 
 def ours_left(ec2: Any, elb: Any, service_key: str) -> list[str]:

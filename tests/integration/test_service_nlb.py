@@ -41,21 +41,6 @@ NLB = {"type": "nlb"}
 BACKEND = "k8s-aws-itest-lb-backends"
 
 
-@pytest.fixture(scope="module")
-def elbv2(sandbox: SandboxState) -> Any:
-    return emulator_session(sandbox).client("elbv2", endpoint_url=sandbox.emulator_url)
-
-
-@pytest.fixture(scope="module")
-def elb(sandbox: SandboxState) -> Any:
-    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
-
-
-@pytest.fixture(scope="module")
-def control(sandbox: SandboxState) -> FidelityControl:
-    return FidelityControl(sandbox.emulator_url)
-
-
 def describe_nlb(elbv2: Any, name: str) -> dict[str, Any] | None:
     try:
         return dict(elbv2.describe_load_balancers(Names=[name])["LoadBalancers"][0])
@@ -338,5 +323,5 @@ def test_deleting_every_nlb_service_leaves_nothing_owned(
             {"Name": "group-name", "Values": [f"k8s-elb-{lb}"]}])["SecurityGroups"]
     left = [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]
             if g["TargetGroupName"].startswith(
-                ("k8s-default-edge-", "k8s-default-nlb-", "k8s-default-joins-"))]
+                ("k8s-default-edge-", "k8s-default-nlb-"))]
     assert left == []
