@@ -5,6 +5,7 @@ moto's own objects, so every describe, filter and waiter sees them. Where moto c
 value instead of storing it (a volume's status, a modification's state, a snapshot's
 progress, an ELBv2 load balancer activating itself on the first describe, target health),
 a patch lets an attribute set by the fidelity layer win; unset, moto behaves as shipped.
+(Target health: `draining`, then the `health` verdicts of nlb_health.py.)
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def install_patches() -> None:
     _overridable(VolumeModification, "modification_state")
     _overridable(VolumeModification, "progress")
     _overridable(Snapshot, "progress")
+    _overridable(FakeLoadBalancer, "availability_zones")  # static addresses: nlb_addresses.py
 
     activate = FakeLoadBalancer.activate
 
@@ -92,6 +94,9 @@ def install_patches() -> None:
                 entry["Id"], entry["Port"], self.health_check_port, "draining",
                 "Target.DeregistrationInProgress", "Target deregistration is in progress",
             )
+        verdict = (override(self, "health") or {}).get(target["Id"])
+        if verdict is not None and entry is not None:
+            return FakeHealthStatus(entry["Id"], entry["Port"], self.health_check_port, *verdict)
         return health_for(self, target, ec2_backend)
 
     FakeTargetGroup.health_for = draining_health  # type: ignore[method-assign]
