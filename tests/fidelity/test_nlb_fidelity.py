@@ -180,3 +180,25 @@ def test_dns_names_are_formed_in_the_region(aws: Aws, elbv2: Any, world: World) 
     assert classic["DNSName"].endswith(f".{REGION}.elb.amazonaws.com")
     assert elb.describe_load_balancers(LoadBalancerNames=["c1"])[
         "LoadBalancerDescriptions"][0]["DNSName"] == classic["DNSName"]
+
+
+def test_a_network_listener_is_modified_to_tls_and_back_with_its_alpn_policy(
+    aws: Aws, elbv2: Any, world: World
+) -> None:
+    acm = aws.client("acm")
+    cert = acm.request_certificate(DomainName="tls.example")["CertificateArn"]
+    balancer = nlb(elbv2, world, "mod", Scheme="internal")["LoadBalancerArn"]
+    group = target_group(elbv2, world, "modtg")["TargetGroupArn"]
+    arn = elbv2.create_listener(LoadBalancerArn=balancer, Protocol="TCP", Port=443,
+                                DefaultActions=forward(group))["Listeners"][0]["ListenerArn"]
+    elbv2.modify_listener(ListenerArn=arn, Protocol="TLS", Port=443,
+                          Certificates=[{"CertificateArn": cert}],
+                          SslPolicy="ELBSecurityPolicy-2016-08", AlpnPolicy=["HTTP2Only"],
+                          DefaultActions=forward(group))
+    [tls] = elbv2.describe_listeners(ListenerArns=[arn])["Listeners"]
+    assert (tls["Protocol"], tls["Certificates"][0]["CertificateArn"], tls["AlpnPolicy"]) == (
+        "TLS", cert, ["HTTP2Only"])
+    elbv2.modify_listener(ListenerArn=arn, Protocol="TCP_UDP", Port=443,
+                          DefaultActions=forward(target_group(
+                              elbv2, world, "both", protocol="TCP_UDP")["TargetGroupArn"]))
+    assert elbv2.describe_listeners(ListenerArns=[arn])["Listeners"][0]["Protocol"] == "TCP_UDP"

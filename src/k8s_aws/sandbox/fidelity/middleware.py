@@ -35,6 +35,7 @@ from k8s_aws.sandbox.fidelity.interfaces import LoadBalancerInterfaces
 from k8s_aws.sandbox.fidelity.loadbalancers import LoadBalancers
 from k8s_aws.sandbox.fidelity.nlb_addresses import NlbAddresses
 from k8s_aws.sandbox.fidelity.nlb_health import TargetHealth
+from k8s_aws.sandbox.fidelity.nlb_listeners import ListenerChanges
 from k8s_aws.sandbox.fidelity.request import CONTROL_PREFIX, AwsRequest, parse, read_body
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, error_code, error_reply
 from k8s_aws.sandbox.fidelity.timeline import Clock, Timeline
@@ -70,7 +71,8 @@ class FidelityMiddleware:
         self.behaviours: list[Behaviour] = [
             Volumes(), Attachments(), self.block_devices, SecurityGroups(), RegionalDnsNames(),
             LoadBalancers(), ClassicDescriptions(), LoadBalancerInterfaces(), NlbAddresses(),
-            TargetHealth(), Elbv2Codes(), InstanceAddresses(), InstanceTopology(), ErrorCodes(),
+            TargetHealth(), Elbv2Codes(), ListenerChanges(), InstanceAddresses(),
+            InstanceTopology(), ErrorCodes(),
         ]
         self.control = ControlApi(self)
         self.config = FidelityConfig()

@@ -25,7 +25,13 @@ from moto.ec2.models.elastic_block_store import (
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elb.models import ELBBackend, FakeBackend, FakeListener, elb_backends
-from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.elbv2.models import (
+    ELBv2Backend,
+    FakeHealthStatus,
+    FakeLoadBalancer,
+    FakeTargetGroup,
+    elbv2_backends,
+)
 from moto.iam.models import get_account_id_from
 
 from k8s_aws.sandbox.fidelity.ebs_rules import AttachLimit, InstanceFacts, VolumeFacts
@@ -100,6 +106,7 @@ def install_patches() -> None:
         return health_for(self, target, ec2_backend)
 
     FakeTargetGroup.health_for = draining_health  # type: ignore[method-assign]
+    _modify_network_listeners()
 
     verify = SecurityGroupBackend._verify_group_will_respect_rule_count_limit
 
@@ -133,6 +140,27 @@ def install_patches() -> None:
     ELBBackend.delete_load_balancer_listeners = delete_listeners  # type: ignore[method-assign]
     _keep_instance_protocols()
     _patched["done"] = True
+
+
+def _modify_network_listeners() -> None:
+    """AWS: ModifyListener takes a Network LB listener's TLS, UDP and TCP_UDP (moto refuses
+    all but HTTP, HTTPS and TCP, and keeps a TLS listener's old certificate)."""
+    modify = ELBv2Backend.modify_listener
+
+    def modify_any_protocol(self: Any, arn: str, port: str | None = None,
+                            protocol: str | None = None, ssl_policy: str | None = None,
+                            certificates: list[dict[str, Any]] | None = None,
+                            actions: list[dict[str, Any]] | None = None) -> Any:
+        if protocol not in ("TLS", "UDP", "TCP_UDP"):
+            return modify(self, arn, port, protocol, ssl_policy, certificates, actions)
+        listener = modify(self, arn, port, None, ssl_policy, None, actions)
+        listener.protocol = protocol
+        if protocol == "TLS" and certificates:
+            listener.certificate = certificates[0]["CertificateArn"]
+            listener.certificates = [c["CertificateArn"] for c in certificates]
+        return listener
+
+    ELBv2Backend.modify_listener = modify_any_protocol  # type: ignore[method-assign]
 
 
 def _keep_instance_protocols() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from k8s_aws.sandbox.fidelity import moto_state
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
+from k8s_aws.sandbox.fidelity.loadbalancers import _target_ids  # the one reader of Targets.member.N
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, set_text
 
 CHECK_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
@@ -111,10 +112,3 @@ def _check_over_tcp(call: Call, reply: Reply) -> Reply:
             return reply.with_body(set_text(reply.body, "HealthCheckProtocol", "TCP"))
     return reply
 
-
-def _target_ids(call: Call) -> list[str]:
-    ids, index = [], 1
-    while target := call.request.param(f"Targets.member.{index}.Id"):
-        ids.append(target)
-        index += 1
-    return ids
