@@ -137,6 +137,7 @@ def finish_with_fresh_replica(sandbox: SandboxState, pid: int, control: Fidelity
     return fired
 
 
+@pytest.mark.crash
 @pytest.mark.usefixtures("controllers_under_test")
 def test_crash_after_every_mutating_call_of_create_and_delete(
     sandbox: SandboxState, ec2: Any, elb: Any
