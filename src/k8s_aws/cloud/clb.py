@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from k8s_aws.cloud import clb_actions, clb_group_actions, lb_registry, nlb_actions
+from k8s_aws.cloud import (
+    clb_actions,
+    clb_group_actions,
+    lb_registry,
+    nlb_actions,
+    nlb_update_actions,
+)
 from k8s_aws.cloud.clb_group_actions import GroupInUse
 from k8s_aws.cloud.lb_registry import REGISTRY, Applied, Context, simulate
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.lb_actions import Plan
 
 __all__ = ["REGISTRY", "Applied", "GroupInUse", "LoadBalancerApplier", "simulate"]
-FAMILY_MODULES = (clb_actions, clb_group_actions, nlb_actions)
+FAMILY_MODULES = (clb_actions, clb_group_actions, nlb_actions, nlb_update_actions)
 
 
 class LoadBalancerApplier:

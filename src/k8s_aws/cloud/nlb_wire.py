@@ -67,7 +67,7 @@ def listener_of(raw: dict[str, Any]) -> ObservedNlbListener:
         raw["ListenerArn"], int(raw["Port"]), raw["Protocol"],
         str(forward.get("TargetGroupArn", "")),
         certificate=str(certificates[0].get("CertificateArn", "")),
-        ssl_policy=str(raw.get("SslPolicy") or ""), alpn=str((raw.get("AlpnPolicy") or [""])[0]),
+        ssl_policy=str(raw.get("SslPolicy") or ""), alpn=_alpn(raw),
     )
 
 
@@ -80,5 +80,21 @@ def load_balancer_of(
         internal=raw.get("Scheme") == "internal",
         subnets=tuple(sorted(z["SubnetId"] for z in raw.get("AvailabilityZones", []))),
         security_groups=tuple(raw.get("SecurityGroups", [])), tags=tags,
-        listeners=tuple(sorted(listeners)),
+        listeners=tuple(sorted(listeners)), addresses=addresses_of(raw),
     )
+
+
+def addresses_of(raw: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(subnet, allocation, private IP) of every static address in the NLB's zones."""
+    return tuple(sorted(
+        (zone["SubnetId"], str(a.get("AllocationId") or ""), str(a.get("PrivateIPv4Address") or ""))
+        for zone in raw.get("AvailabilityZones", [])
+        for a in zone.get("LoadBalancerAddresses") or []
+        if a.get("AllocationId") or a.get("PrivateIPv4Address")
+    ))
+
+
+def _alpn(raw: dict[str, Any]) -> str:
+    """AWS's "None" is no policy, as the model spells it ("")."""
+    policy = str((raw.get("AlpnPolicy") or [""])[0])
+    return "" if policy == "None" else policy

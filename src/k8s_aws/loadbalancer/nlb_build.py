@@ -95,7 +95,7 @@ def _listener(
         return NlbListener(port, protocol, tg), protocol
     backend = "TLS" if s.backend_protocol == "ssl" else "TCP"
     return NlbListener(port, "TLS", tg, s.ssl_cert or "", s.ssl_policy or DEFAULT_SSL_POLICY,
-                       s.alpn_policy or ""), backend
+                       "" if s.alpn_policy in (None, "None") else s.alpn_policy), backend
 
 
 def _port_groups(service: ServiceView) -> list[tuple[int, str, int, set[str]]]:
