@@ -199,6 +199,11 @@ def test_bad_or_unsupported_input_is_a_warning_naming_it_and_no_aws_change(
     sandbox: SandboxState, elbv2: Any, name: str, ports: list[dict[str, Any]],
     annotations: dict[str, str], named: str,
 ) -> None:
+    # nodePorts the apiserver has not handed out already (a random earlier pick may have)
+    used = {p.get("nodePort") for s in kubectl_json(sandbox, "get", "services", "-A")["items"]
+            for p in s["spec"].get("ports", [])}
+    free = iter(n for n in range(30600, 32768) if n not in used)
+    ports = [{**p, "nodePort": next(free)} if "nodePort" in p else p for p in ports]
     svc = nlb_service(sandbox, name, ports, annotations)
     warning = wait_until(
         lambda: next((e for e in events(sandbox, name) if e["reason"] == "InvalidConfiguration"

@@ -134,7 +134,7 @@ def test_a_udp_only_port_is_checked_through_kube_proxy() -> None:
 def test_the_local_policy_checks_the_health_check_node_port() -> None:
     svc = nlb(externalTrafficPolicy="Local", healthCheckNodePort=32000)
     check = desired(plan(svc)).target_groups[0].health_check
-    assert check == TargetHealthCheck("HTTP", "32000", "/healthz", 2, 2, 10, 6)
+    assert check == TargetHealthCheck("HTTP", "32000", "/healthz", 2, 2, 10, 6, "200-399")
 
 
 def test_healthcheck_annotations_override_and_a_change_is_modified_in_place() -> None:
@@ -145,7 +145,7 @@ def test_healthcheck_annotations_override_and_a_change_is_modified_in_place() ->
     planned = plan(svc, after)
     assert [a.op for a in planned.plan.actions] == ["ModifyTargetGroupHealthCheck"] * 2
     check = desired(planned).target_groups[0].health_check
-    assert check == TargetHealthCheck("HTTP", "8080", "/ready", 2, 3, 10, 5)
+    assert check == TargetHealthCheck("HTTP", "8080", "/ready", 2, 3, 10, 5, "200-399")
 
 
 @pytest.mark.parametrize(("ports", "annotations", "named"), [
@@ -176,7 +176,8 @@ def test_bad_or_unsupported_input_is_refused_by_name_with_no_aws_state_read(
 @pytest.mark.parametrize("suffix", sorted(NLB_UNSUPPORTED))
 def test_a_known_annotation_an_nlb_does_not_act_on_is_warned_by_name(suffix: str) -> None:
     value = {"access-log-emit-interval": "5", "backend-protocol": "tcp",
-             "connection-draining-timeout": "30", "connection-idle-timeout": "60"}.get(
+             "connection-draining-timeout": "30", "connection-idle-timeout": "60",
+             "ip-address-type": "dualstack"}.get(
         suffix, "true")
     planned = plan(nlb({suffix: value, "access-log-s3-bucket-name": "b"}))
     warned = [n.message for n in planned.notes if n.reason == "UnsupportedAnnotation"]

@@ -31,6 +31,8 @@ def health_check_args(check: TargetHealthCheck) -> dict[str, Any]:
     }
     if check.path:
         args["HealthCheckPath"] = check.path
+    if check.success_codes:
+        args["Matcher"] = {"HttpCode": check.success_codes}
     return args
 
 
@@ -44,6 +46,8 @@ def health_check_of(raw: dict[str, Any]) -> TargetHealthCheck:
         unhealthy_threshold=int(raw.get("UnhealthyThresholdCount", 0)),
         interval=int(raw.get("HealthCheckIntervalSeconds", 0)),
         timeout=int(raw.get("HealthCheckTimeoutSeconds", 0)),
+        success_codes=str((raw.get("Matcher") or {}).get("HttpCode") or "")
+        if protocol in ("HTTP", "HTTPS") else "",
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from k8s_aws.loadbalancer.annotation_reader import (
     PREFIX,
@@ -20,8 +20,10 @@ from k8s_aws.loadbalancer.nlb_annotations import (
     ALPN_POLICIES,
     NLB_HEALTH_PROTOCOLS,
     check_nlb_tls,
+    ipv4_only,
     nlb_scheme,
     static_addresses,
+    success_codes,
     target_group_attributes,
 )
 
@@ -66,10 +68,9 @@ NLB_UNSUPPORTED = {
     "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by deregistration_delay",
     "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by deregistration_delay",
     "connection-idle-timeout": "applies to Classic ELBs only",
-    "ip-address-type": "NLBs are created IPv4 only by k8s-aws for now",
+    "ip-address-type": "dualstack: NLBs are created IPv4 only by k8s-aws for now",
     "name": "a Network Load Balancer is named after the Service UID",
     "load-balancer-attributes": "NLB attributes are not supported by k8s-aws yet",
-    "healthcheck-success-codes": "NLB health check success codes are not supported yet",
     "nlb-target-type": "k8s-aws registers instance targets only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
@@ -98,6 +99,7 @@ class HealthCheckOverrides:
     unhealthy_threshold: int | None = None
     interval: int | None = None
     timeout: int | None = None
+    success_codes: str | None = None  # NLB HTTP(S) checks: healthcheck-success-codes
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ def _family(r: Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tuple
         return lb_type, tuple(
             (PREFIX + suffix, NLB_UNSUPPORTED[suffix])
             for suffix in sorted(NLB_UNSUPPORTED.keys() & r.values.keys())
+            if not (suffix == "ip-address-type" and ipv4_only(r))  # ipv4 is what we do
         )
     if lb_type != CLASSIC:
         return lb_type, ()
@@ -218,6 +221,8 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
                 r.problem(suffix, f"invalid security group id {group!r}; expected sg-<hex>")
     access_logs = _access_logs(r)
     health = _health_overrides(r)
+    if lb_type == NLB:
+        health = replace(health, success_codes=success_codes(r, health.protocol))
     if lb_type == NLB and health.protocol not in (None, *NLB_HEALTH_PROTOCOLS):
         r.problem("healthcheck-protocol", f"invalid value {health.protocol!r} for a Network "
                   f"Load Balancer; allowed: {', '.join(NLB_HEALTH_PROTOCOLS)}")

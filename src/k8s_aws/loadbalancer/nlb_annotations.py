@@ -94,3 +94,31 @@ def static_addresses(r: Reader, internal: bool) -> tuple[tuple[str, ...], tuple[
     if addresses and not internal:
         r.problem("private-ipv4-addresses", "applies to internal load balancers only")
     return eips, addresses
+
+
+IP_ADDRESS_TYPES = ("ipv4", "dualstack")
+SUCCESS_CODES_RE = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
+
+
+def ipv4_only(r: Reader) -> bool:
+    """`ip-address-type: ipv4` is what k8s-aws creates; dualstack is warned about."""
+    return r.choice("ip-address-type", IP_ADDRESS_TYPES) == "ipv4"
+
+
+def success_codes(r: Reader, protocol: str | None) -> str | None:
+    """`healthcheck-success-codes` (HTTP codes 200-599: `200`, `200,202`, `200-399`) for an
+    HTTP or HTTPS check, which must then be asked for by healthcheck-protocol."""
+    value = r.text("healthcheck-success-codes")
+    if value is None:
+        return None
+    codes = value.replace(" ", "")
+    ranges = [part.split("-") for part in codes.split(",")] if SUCCESS_CODES_RE.match(codes) else []
+    if not ranges or any(not 200 <= int(p[0]) <= int(p[-1]) <= 599 for p in ranges):
+        r.problem("healthcheck-success-codes", f"invalid value {value!r}; allowed: HTTP codes "
+                  "200-599 as 200, 200,202 or 200-399")
+        return None
+    if (protocol or "").upper() not in ("HTTP", "HTTPS"):
+        r.problem("healthcheck-success-codes", "needs aws-load-balancer-healthcheck-protocol "
+                  "HTTP or HTTPS (a TCP check has no status code)")
+        return None
+    return codes

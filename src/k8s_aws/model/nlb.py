@@ -29,6 +29,7 @@ class TargetHealthCheck:
     unhealthy_threshold: int
     interval: int
     timeout: int
+    success_codes: str = ""  # HTTP(S) only: the Matcher's HttpCode, AWS's default 200-399
 
 
 @dataclass(frozen=True, order=True)
