@@ -152,6 +152,8 @@ async def _wait_available(backend: Backend, volume: VolumeRecord) -> VolumeRecor
     found = await poll_until(
         lambda: backend.volumes.get(volume_id),
         lambda v: v is None or v.state != "creating",
+        # It was just created, or just read as creating.
+        first_wait=backend.settings.poll_first_wait,
         timeout=backend.settings.create_timeout, what=f"volume {volume_id} to be available")
     if found is None or found.state not in ("available", "in-use"):
         # AWS's "created, then gone" (e.g. an unusable KMS key): say so, never loop.

@@ -50,7 +50,9 @@ async def _wait_attachment(backend: Backend, volume_id: str, node_id: str,
             return attachment is None or attachment.state == "attached"
         return attachment is None or attachment.state == "detached"
 
+    # Every caller has just seen the attachment in transition (or changed it).
     return await poll_until(lambda: backend.volumes.get(volume_id), done,
+                            first_wait=backend.settings.poll_first_wait,
                             timeout=backend.settings.attach_timeout,
                             what=f"{volume_id} to be {want} to {node_id}")
 
