@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.clb_wire import attributes_of, group_of, summary, tags_of
 from k8s_aws.cloud.errors import NotFound
@@ -33,12 +33,18 @@ from k8s_aws.model.loadbalancer import (
 )
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elb.type_defs import LoadBalancerDescriptionTypeDef
+
 CLASSIC, NLB, EVERY = "classic", "nlb", "every"  # which families `observe` reads
 
 
 class LoadBalancerObserver:
     def __init__(
-        self, elb: Any, ec2: Any, run: Runner, cluster: str,
+        self, elb: ElasticLoadBalancingClient, ec2: EC2Client, run: Runner, cluster: str,
         directory: InstanceDirectory, network: NetworkDirectory, vpc_id: str = "",
         nlb: NetworkLoadBalancerReader | None = None,
     ) -> None:
@@ -108,7 +114,7 @@ class LoadBalancerObserver:
         """(frontend, backend). `vpc_id` may be unknown (""), as for a fresh replica deleting a
         Service before it has seen any node: then the groups are found by name alone
         (ownership is still decided by their tags), so a deletion never misses them."""
-        filters = [{"Name": "group-name",
+        filters: list[FilterTypeDef] = [{"Name": "group-name",
                     "Values": [frontend_group_name(name), backend_group_name(self._cluster)]}]
         if vpc_id:
             filters.append({"Name": "vpc-id", "Values": [vpc_id]})
@@ -168,7 +174,7 @@ class LoadBalancerObserver:
         return replace(found, attributes=attributes_of(attributes))
 
     # -- whole-fleet reads (the drift sweep) -----------------------------------------------
-    async def _all_load_balancers(self) -> list[dict[str, Any]]:
+    async def _all_load_balancers(self) -> list[LoadBalancerDescriptionTypeDef]:
         return await self._run(
             "elb", "DescribeLoadBalancers",
             lambda: [

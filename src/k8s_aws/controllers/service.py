@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from k8s_aws.cloud.clb import GroupInUse, LoadBalancerApplier, simulate
-from k8s_aws.cloud.errors import CloudError, Conflict, Denied, Invalid
-from k8s_aws.cloud.lb_observer import LoadBalancerObserver
+from k8s_aws.cloud.clb import GroupInUse, simulate
+from k8s_aws.cloud.errors import CloudError, Conflict, CredentialsRejected, Denied, Invalid
+from k8s_aws.cloud.services import LoadBalancerReads, LoadBalancerWrites
 from k8s_aws.controllers.service_drift import DriftSweeper
 from k8s_aws.controllers.service_inputs import observe_and_plan
 from k8s_aws.controllers.worker import RequeueAfter
@@ -58,7 +58,7 @@ class ServiceController:
 
     def __init__(
         self, *, services: dict[str, Obj], nodes: dict[str, Obj],
-        observer: LoadBalancerObserver, applier: LoadBalancerApplier,
+        observer: LoadBalancerReads, applier: LoadBalancerWrites,
         writer: ServiceWriter, events: EventRecorder, settings: PlannerSettings,
     ) -> None:
         self.queue: WorkQueue[str] = WorkQueue()
@@ -121,7 +121,7 @@ class ServiceController:
                     return await self._delete(raw, ref, await self.plan_service(raw))
             async with self.backend_guard.shared():
                 return await self._ensure(raw, ref, await self.plan_service(raw))
-        except (Denied, Invalid, Conflict) as exc:
+        except (CredentialsRejected, Denied, Invalid, Conflict) as exc:
             if not isinstance(exc, GroupInUse):
                 await self._aws_refused(key, ref, exc)
             raise

@@ -31,9 +31,10 @@ from botocore.config import Config
 from kubernetes_asyncio import client
 
 from k8s_aws.kube.client import api_client
+from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.sandbox import csinodes
 from k8s_aws.sandbox.binaries import KUBERNETES_VERSION
-from k8s_aws.sandbox.layout import NODE_NAMING, cluster_tag_key
+from k8s_aws.sandbox.layout import NODE_NAMING
 from k8s_aws.support import netguard
 
 log = logging.getLogger("k8s_aws.sandbox.kubelets")

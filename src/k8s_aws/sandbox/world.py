@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.ops.iam_policy import PolicyRequest, generate
 from k8s_aws.sandbox.layout import (
     NODE_NAMING,
     VPC_CIDR,
     bosh_vm_tags,
-    cluster_tag_key,
     subnet_layout,
 )
 

@@ -3,6 +3,7 @@ ownership, the reference's extra metadata, and the StorageClass's tagSpecificati
 
 from __future__ import annotations
 
+from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.volumes.errors import ParameterError
 from k8s_aws.volumes.parameters import VolumeParameters, render_template
 
@@ -17,7 +18,7 @@ PV_NAME_TAG = "kubernetes.io/created-for/pv/name"
 def cluster_tags(cluster: str) -> dict[str, str]:
     if not cluster:
         return {}
-    return {f"kubernetes.io/cluster/{cluster}": "owned", "KubernetesCluster": cluster}
+    return {cluster_tag_key(cluster): "owned", "KubernetesCluster": cluster}
 
 
 def volume_tags(name: str, cluster: str, params: VolumeParameters,
@@ -76,4 +77,4 @@ def is_ours(tags: dict[str, str], cluster: str) -> bool:
     """Ours to delete: the identity tag and, with a cluster name, the cluster's `owned` tag."""
     if VOLUME_NAME_TAG not in tags and SNAPSHOT_NAME_TAG not in tags:
         return False
-    return not cluster or tags.get(f"kubernetes.io/cluster/{cluster}") == "owned"
+    return not cluster or tags.get(cluster_tag_key(cluster)) == "owned"

@@ -11,7 +11,7 @@ import logging
 import grpc
 
 from k8s_aws.cloud.ebs import CreateRequest
-from k8s_aws.cloud.errors import Conflict
+from k8s_aws.cloud.errors import TokenReused
 from k8s_aws.model.volume import VolumeRecord
 from k8s_aws.support.deadline import poll_until
 from k8s_aws.volumes import filesystems, topology
@@ -52,9 +52,7 @@ async def _create(backend: Backend, name: str, request: CreateRequest) -> Volume
         try:
             return await backend.volumes.create(
                 dataclasses.replace(request, client_token=client_token(name, generation)))
-        except Conflict as exc:
-            if exc.code != "IdempotentParameterMismatch":
-                raise
+        except TokenReused as exc:
             log.info("client token %d of %s already used: %s", generation, name, exc)
     raise Fail(grpc.StatusCode.ALREADY_EXISTS,
                f"volume {name}: every client token is taken by other parameters")
