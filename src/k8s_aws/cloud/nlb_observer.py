@@ -67,7 +67,7 @@ class NetworkLoadBalancerReader:
                      attributes=await self._lb_attributes(arn))
         return lb, await self._with_targets(groups, tags)
 
-    async def _attached_groups(self, arn: str) -> list[dict[str, Any]]:
+    async def _attached_groups(self, arn: str) -> list[TargetGroupTypeDef]:
         """The target groups the NLB's listeners use. An NLB with no listener yet (a crash
         right after CreateLoadBalancer) may be answered TargetGroupNotFound: none."""
         try:

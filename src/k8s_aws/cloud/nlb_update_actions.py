@@ -11,6 +11,7 @@ from typing import Any
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.cloud.nlb_wire import tags_arg
 from k8s_aws.model import nlb_actions as act
+from k8s_aws.model.ids import Arn
 from k8s_aws.model.loadbalancer import Observed
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedNlbListener
 
@@ -62,7 +63,7 @@ async def _modify_listener(ctx: Context, a: act.ModifyNlbListener) -> None:
 
 
 def _listener_modified(state: Observed, a: act.ModifyNlbListener, applied: Applied) -> Observed:
-    new = ObservedNlbListener(a.listener, a.port, a.protocol, applied.ref(a.target_group),
+    new = ObservedNlbListener(Arn(a.listener), a.port, a.protocol, applied.ref(a.target_group),
                               a.certificate, a.ssl_policy, a.alpn)
     return _changed(state, lambda lb: replace(lb, listeners=tuple(sorted(
         new if x.arn == a.listener else x for x in lb.listeners))))

@@ -92,7 +92,7 @@ def load_balancer_of(
     )
 
 
-def addresses_of(raw: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+def addresses_of(raw: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
     """(subnet, allocation, private IP) of every static address in the NLB's zones."""
     return tuple(sorted(
         (zone["SubnetId"], str(a.get("AllocationId") or ""), str(a.get("PrivateIPv4Address") or ""))
@@ -102,7 +102,7 @@ def addresses_of(raw: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     ))
 
 
-def _alpn(raw: dict[str, Any]) -> str:
+def _alpn(raw: Mapping[str, Any]) -> str:
     """AWS's "None" is no policy, as the model spells it ("")."""
     policy = str((raw.get("AlpnPolicy") or [""])[0])
     return "" if policy == "None" else policy
