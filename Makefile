@@ -61,11 +61,11 @@ test: lint binaries
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-iam
 
-# Property runs against the emulator (marker `property`) and tests whose AWS calls other tests
-# make too, or that make none (marker `once`), prove nothing more under IAM enforcement and are
-# left out of the rerun.
+# Property runs against the emulator (marker `property`), crash matrices (marker `crash`) and
+# tests whose AWS calls other tests make too, or that make none (marker `once`), prove nothing
+# more under IAM enforcement and are left out of the rerun.
 test-iam: binaries
-	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration -m "not property and not once" $(PYTEST_ARGS)
+	K8S_AWS_IAM_ENFORCEMENT=1 $(BIN)/pytest tests/integration -m "not property and not once and not crash" $(PYTEST_ARGS)
 
 # Side by side with kubernetes/cloud-provider-aws (docs/benchmarks.md); not part of `make test`.
 # Builds the reference once into the cache (minutes, cold), then runs every benchmark run.

@@ -37,6 +37,7 @@ TEST_CONFIG: dict[str, Any] = {
         "volume_create": LONG, "volume_attach": LONG, "volume_detach": LONG,
         "volume_modify": LONG, "volume_optimize": LONG, "snapshot": LONG,
         "load_balancer": LONG, "target_deregistration": LONG, "interface_linger": LONG,
+        "target_health": LONG, "load_balancer_deletion": LONG,
     },
     "limits": {"modification_window": 6 * 3600.0},
 }

@@ -119,6 +119,7 @@ def test_a_deregistered_target_drains(
 ) -> None:
     group = create_group(elbv2, world)
     elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    control.advance(LONG)  # past the initial health checks (test_nlb_fidelity.py)
     assert health(elbv2, group) == {world.instance: "healthy"}
     elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
     assert health(elbv2, group) == {world.instance: "draining"}

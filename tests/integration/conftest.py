@@ -13,6 +13,7 @@ from typing import Any, cast
 import boto3
 import pytest
 
+from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
 NODES = 3
@@ -92,6 +93,22 @@ def emulator_session(state: SandboxState) -> boto3.session.Session:
 @pytest.fixture(scope="session")
 def ec2(sandbox: SandboxState) -> Any:
     return emulator_session(sandbox).client("ec2", endpoint_url=sandbox.emulator_url)
+
+
+@pytest.fixture(scope="session")
+def elb(sandbox: SandboxState) -> Any:
+    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
+
+
+@pytest.fixture(scope="session")
+def elbv2(sandbox: SandboxState) -> Any:
+    return emulator_session(sandbox).client("elbv2", endpoint_url=sandbox.emulator_url)
+
+
+@pytest.fixture(scope="session")
+def control(sandbox: SandboxState) -> FidelityControl:
+    """The emulator's control API: call log, fault rules, crash hooks."""
+    return FidelityControl(sandbox.emulator_url)
 
 
 def kubectl(state: SandboxState, *args: str, check: bool = True) -> str:

@@ -13,14 +13,12 @@ import time
 import uuid
 from typing import Any
 
-import pytest
-
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import aws_env, emulator_session, kubectl, kubectl_json
+from .conftest import aws_env, kubectl, kubectl_json
 from .test_node_controllers import leader_url, metric, sweep_drift_now, wait_initialized
 from .vms import launch_worker
 
@@ -79,16 +77,6 @@ def wait_event(sandbox: SandboxState, name: str, reason: str) -> dict[str, Any]:
         lambda: next((e for e in events(sandbox, name) if e["reason"] == reason), None),
         timeout=60, what=f"event {reason} on {name}",
     )
-
-
-@pytest.fixture(scope="module")
-def elb(sandbox: SandboxState) -> Any:
-    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
-
-
-@pytest.fixture(scope="module")
-def control(sandbox: SandboxState) -> FidelityControl:
-    return FidelityControl(sandbox.emulator_url)
 
 
 def group_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import emulator_session, kubectl, kubectl_json
+from .conftest import kubectl, kubectl_json
 from .procfs import alive
 from .test_node_controllers import metric
 from .test_service_clb import (
@@ -102,11 +102,6 @@ def controllers_under_test(sandbox: SandboxState) -> Iterator[None]:
     ProcessGroup(sandbox.root).start(spec)
 
 
-@pytest.fixture(scope="module")
-def elb(sandbox: SandboxState) -> Any:
-    return emulator_session(sandbox).client("elb", endpoint_url=sandbox.emulator_url)
-
-
 def ours_left(ec2: Any, elb: Any, service_key: str) -> list[str]:
     """Every AWS resource still tagged as this Service's."""
     left = [
@@ -142,6 +137,7 @@ def finish_with_fresh_replica(sandbox: SandboxState, pid: int, control: Fidelity
     return fired
 
 
+@pytest.mark.crash
 @pytest.mark.usefixtures("controllers_under_test")
 def test_crash_after_every_mutating_call_of_create_and_delete(
     sandbox: SandboxState, ec2: Any, elb: Any

@@ -26,6 +26,24 @@ GOLDEN_CASES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
                             "security-groups": "sg-0000aaaa"}, {}),
 ]
 
+# (golden file name, annotations, ports): the plans for a new NLB Service, kept as JSON.
+NLB_GOLDEN_CASES: list[tuple[str, dict[str, str], list[dict[str, Any]]]] = [
+    ("nlb-tcp-udp-tcp_udp", {}, [
+        {"name": "web", "protocol": "TCP", "port": 80, "nodePort": 30080},
+        {"name": "dns", "protocol": "UDP", "port": 53, "nodePort": 30053},
+        {"name": "dns-tcp", "protocol": "TCP", "port": 53, "nodePort": 30053},
+        {"name": "syslog", "protocol": "UDP", "port": 514, "nodePort": 30514}]),
+    ("nlb-tls-eips-attributes", {
+        "ssl-cert": "arn:aws:acm:us-west-2:123456789012:certificate/0a1b2c3d-aaaa",
+        "ssl-ports": "https", "alpn-policy": "HTTP2Preferred",
+        "eip-allocations": "eipalloc-0a1b2c3d4e5f60718,eipalloc-0a1b2c3d4e5f60719",
+        "target-group-attributes": "deregistration_delay.timeout_seconds=30",
+        "proxy-protocol": "*", "cross-zone-load-balancing-enabled": "true",
+        "additional-resource-tags": "team=shop"}, [
+        {"name": "http", "protocol": "TCP", "port": 80, "nodePort": 30080},
+        {"name": "https", "protocol": "TCP", "port": 443, "nodePort": 30443}]),
+]
+
 
 def service(
     annotations: dict[str, str] | None = None,
@@ -62,4 +80,13 @@ def desired(
 def plan_json(annotations: dict[str, str] | None = None, **spec: Any) -> list[dict[str, Any]]:
     plan = plan_ensure(desired(annotations, **spec), Observed(), CLUSTER)
     result: list[dict[str, Any]] = json.loads(json.dumps(plan.to_json(), default=list))
+    return result
+
+
+def nlb_plan_json(annotations: dict[str, str], ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plan for a new NLB Service over the planner tests' network and nodes."""
+    from .test_nlb_plan import nlb, plan  # noqa: PLC0415  (those tests import this module)
+
+    planned = plan(nlb(annotations, ports))
+    result: list[dict[str, Any]] = json.loads(json.dumps(planned.plan.to_json(), default=list))
     return result

@@ -34,6 +34,7 @@ AWS_CONDITION_KEYS: dict[str, set[str]] = {
     "ec2:DeleteSnapshot": {RT},
     "elasticloadbalancing:CreateLoadBalancer": {QT, KEYS},
     "elasticloadbalancing:AddTags": {QT, KEYS, RT},
+    "elasticloadbalancing:RemoveTags": {KEYS, RT},
     "elasticloadbalancing:CreateTargetGroup": {QT, KEYS},
     "elasticloadbalancing:CreateListener": {QT, KEYS, RT},
     **{
@@ -46,7 +47,7 @@ AWS_CONDITION_KEYS: dict[str, set[str]] = {
             "DetachLoadBalancerFromSubnets", "RegisterInstancesWithLoadBalancer",
             "DeregisterInstancesFromLoadBalancer", "DeleteListener", "ModifyTargetGroup",
             "RegisterTargets", "DeregisterTargets", "DeleteTargetGroup",
-            "ModifyTargetGroupAttributes",
+            "ModifyTargetGroupAttributes", "SetSecurityGroups", "SetSubnets", "ModifyListener",
         )
     },
     "iam:CreateServiceLinkedRole": {"iam:AWSServiceName"},

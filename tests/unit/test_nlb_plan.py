@@ -135,7 +135,7 @@ def test_a_udp_only_port_is_checked_through_kube_proxy() -> None:
 def test_the_local_policy_checks_the_health_check_node_port() -> None:
     svc = nlb(externalTrafficPolicy="Local", healthCheckNodePort=32000)
     check = desired(plan(svc)).target_groups[0].health_check
-    assert check == TargetHealthCheck("HTTP", "32000", "/healthz", 2, 2, 10, 6)
+    assert check == TargetHealthCheck("HTTP", "32000", "/healthz", 2, 2, 10, 6, "200-399")
 
 
 def test_healthcheck_annotations_override_and_a_change_is_modified_in_place() -> None:
@@ -146,7 +146,7 @@ def test_healthcheck_annotations_override_and_a_change_is_modified_in_place() ->
     planned = plan(svc, after)
     assert [a.op for a in planned.plan.actions] == ["ModifyTargetGroupHealthCheck"] * 2
     check = desired(planned).target_groups[0].health_check
-    assert check == TargetHealthCheck("HTTP", "8080", "/ready", 2, 3, 10, 5)
+    assert check == TargetHealthCheck("HTTP", "8080", "/ready", 2, 3, 10, 5, "200-399")
 
 
 @pytest.mark.parametrize(("ports", "annotations", "named"), [
@@ -177,7 +177,8 @@ def test_bad_or_unsupported_input_is_refused_by_name_with_no_aws_state_read(
 @pytest.mark.parametrize("suffix", sorted(NLB_UNSUPPORTED))
 def test_a_known_annotation_an_nlb_does_not_act_on_is_warned_by_name(suffix: str) -> None:
     value = {"access-log-emit-interval": "5", "backend-protocol": "tcp",
-             "connection-draining-timeout": "30", "connection-idle-timeout": "60"}.get(
+             "connection-draining-timeout": "30", "connection-idle-timeout": "60",
+             "ip-address-type": "dualstack"}.get(
         suffix, "true")
     planned = plan(nlb({suffix: value, "access-log-s3-bucket-name": "b"}))
     warned = [n.message for n in planned.notes if n.reason == "UnsupportedAnnotation"]
@@ -285,11 +286,11 @@ def test_backend_protocol_ssl_makes_tls_target_groups_and_the_default_policy() -
     assert {x.ssl_policy for x in want.listeners} == {"ELBSecurityPolicy-2016-08"}
 
 
-def test_a_changed_certificate_replaces_the_listener() -> None:
+def test_a_changed_certificate_modifies_the_listener_in_place() -> None:
     after = applied(nlb({"ssl-cert": CERT, "ssl-ports": "443"}))
     other = CERT.replace("0a1b2c3d", "9f8e7d6c")
     ops = [a.op for a in plan(nlb({"ssl-cert": other, "ssl-ports": "443"}), after).plan.actions]
-    assert ops == ["DeleteNlbListener", "CreateNlbListener"]
+    assert ops == ["ModifyNlbListener"]  # more cases: test_nlb_update.py
 
 
 @pytest.mark.parametrize(("annotations", "ports", "named"), [

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from k8s_aws.cloud import clb_actions, clb_group_actions, lb_registry, nlb_actions
+from k8s_aws.cloud import (
+    clb_actions,
+    clb_group_actions,
+    lb_registry,
+    nlb_actions,
+    nlb_update_actions,
+)
 from k8s_aws.cloud.clb_group_actions import GroupInUse
 from k8s_aws.cloud.lb_registry import REGISTRY, Applied, Context, simulate
 from k8s_aws.cloud.runner import Runner
@@ -22,7 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 __all__ = ["REGISTRY", "Applied", "GroupInUse", "LoadBalancerApplier", "simulate"]
-FAMILY_MODULES = (clb_actions, clb_group_actions, nlb_actions)
+FAMILY_MODULES = (clb_actions, clb_group_actions, nlb_actions, nlb_update_actions)
 
 
 class LoadBalancerApplier:

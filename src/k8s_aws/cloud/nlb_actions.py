@@ -152,6 +152,7 @@ def _created_nlb(state: Observed, a: act.CreateNetworkLoadBalancer, applied: App
         dns_name=applied.dns_name,
         internal=a.internal, subnets=tuple(sorted(a.subnets)),
         security_groups=tuple(applied.ref(g) for g in a.groups), tags=a.tags,
+        addresses=tuple(sorted(m for m in a.mappings if m[1] or m[2])),
     ))
 
 

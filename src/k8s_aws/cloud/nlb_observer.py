@@ -54,8 +54,7 @@ class NetworkLoadBalancerReader:
         arn = found[0]["LoadBalancerArn"]
         listeners = await self._run(ELBV2, "DescribeListeners", lambda: self._elbv2
                                     .describe_listeners(LoadBalancerArn=arn)["Listeners"])
-        groups = await self._run(ELBV2, "DescribeTargetGroups", lambda: self._elbv2
-                                 .describe_target_groups(LoadBalancerArn=arn)["TargetGroups"])
+        groups = await self._attached_groups(arn)
         attached = {g["TargetGroupArn"] for g in groups}
         extra = ([g for g in await self._named_like(*service)
                   if g["TargetGroupArn"] not in attached] if service is not None else [])
@@ -67,6 +66,16 @@ class NetworkLoadBalancerReader:
                                       tuple(listener_of(x) for x in listeners)),
                      attributes=await self._lb_attributes(arn))
         return lb, await self._with_targets(groups, tags)
+
+    async def _attached_groups(self, arn: str) -> list[TargetGroupTypeDef]:
+        """The target groups the NLB's listeners use. An NLB with no listener yet (a crash
+        right after CreateLoadBalancer) may be answered TargetGroupNotFound: none."""
+        try:
+            return list(await self._run(ELBV2, "DescribeTargetGroups", lambda: self._elbv2
+                                        .describe_target_groups(LoadBalancerArn=arn)
+                                        ["TargetGroups"]))
+        except NotFound:
+            return []
 
     async def _with_targets(
         self, groups: list[TargetGroupTypeDef], tags: dict[str, tuple[tuple[str, str], ...]]

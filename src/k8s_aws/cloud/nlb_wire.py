@@ -35,6 +35,8 @@ def health_check_args(check: TargetHealthCheck) -> dict[str, Any]:
     }
     if check.path:
         args["HealthCheckPath"] = check.path
+    if check.success_codes:
+        args["Matcher"] = {"HttpCode": check.success_codes}
     return args
 
 
@@ -48,6 +50,8 @@ def health_check_of(raw: Mapping[str, Any]) -> TargetHealthCheck:
         unhealthy_threshold=int(raw.get("UnhealthyThresholdCount", 0)),
         interval=int(raw.get("HealthCheckIntervalSeconds", 0)),
         timeout=int(raw.get("HealthCheckTimeoutSeconds", 0)),
+        success_codes=str((raw.get("Matcher") or {}).get("HttpCode") or "")
+        if protocol in ("HTTP", "HTTPS") else "",
     )
 
 
@@ -71,7 +75,7 @@ def listener_of(raw: Mapping[str, Any]) -> ObservedNlbListener:
         raw["ListenerArn"], int(raw["Port"]), raw["Protocol"],
         str(forward.get("TargetGroupArn", "")),
         certificate=str(certificates[0].get("CertificateArn", "")),
-        ssl_policy=str(raw.get("SslPolicy") or ""), alpn=str((raw.get("AlpnPolicy") or [""])[0]),
+        ssl_policy=str(raw.get("SslPolicy") or ""), alpn=_alpn(raw),
     )
 
 
@@ -84,5 +88,21 @@ def load_balancer_of(
         internal=raw.get("Scheme") == "internal",
         subnets=tuple(sorted(z["SubnetId"] for z in raw.get("AvailabilityZones", []))),
         security_groups=tuple(raw.get("SecurityGroups", [])), tags=tags,
-        listeners=tuple(sorted(listeners)),
+        listeners=tuple(sorted(listeners)), addresses=addresses_of(raw),
     )
+
+
+def addresses_of(raw: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(subnet, allocation, private IP) of every static address in the NLB's zones."""
+    return tuple(sorted(
+        (zone["SubnetId"], str(a.get("AllocationId") or ""), str(a.get("PrivateIPv4Address") or ""))
+        for zone in raw.get("AvailabilityZones", [])
+        for a in zone.get("LoadBalancerAddresses") or []
+        if a.get("AllocationId") or a.get("PrivateIPv4Address")
+    ))
+
+
+def _alpn(raw: Mapping[str, Any]) -> str:
+    """AWS's "None" is no policy, as the model spells it ("")."""
+    policy = str((raw.get("AlpnPolicy") or [""])[0])
+    return "" if policy == "None" else policy

@@ -137,6 +137,12 @@ OPERATIONS: tuple[Operation, ...] = (
     _owned("elbv2", "DeregisterTargets", "lb"),
     _owned("elbv2", "DeleteLoadBalancer", "lb"),
     _owned("elbv2", "DeleteTargetGroup", "lb"),
+    # Changes to an existing NLB made in place (nlb_update_actions).
+    _owned("elbv2", "SetSecurityGroups", "lb"),
+    _owned("elbv2", "SetSubnets", "lb"),
+    _owned("elbv2", "ModifyListener", "lb"),
+    Operation("elbv2", "AddTags", "lb", Access.CHANGE_OWNED, request_tag=True, resource_tag=True),
+    Operation("elbv2", "RemoveTags", "lb", Access.CHANGE_OWNED, resource_tag=True),
     # Volumes (the EBS CSI driver's controller service).
     _read("ec2", "DescribeInstances", "volumes"),
     _read("ec2", "DescribeInstanceTypes", "volumes"),

@@ -6,20 +6,35 @@ first) so one Warning Event names all of them, each with the annotation and allo
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
-BOOL_VALUES = {"true": True, "false": False}
+from k8s_aws.loadbalancer.annotation_reader import (
+    PREFIX,
+    AnnotationProblem,
+    InvalidAnnotations,
+    Reader,
+)
+from k8s_aws.loadbalancer.nlb_annotations import (
+    ALPN_POLICIES,
+    NLB_HEALTH_PROTOCOLS,
+    check_nlb_tls,
+    ipv4_only,
+    nlb_scheme,
+    static_addresses,
+    success_codes,
+    target_group_attributes,
+)
+
+__all__ = ["PREFIX", "AnnotationProblem", "InvalidAnnotations", "LoadBalancerSettings",
+           "classify", "parse_annotations"]
+
 BACKEND_PROTOCOLS = ("http", "https", "ssl", "tcp")
 HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS", "SSL")
 ACCESS_LOG_INTERVALS = (5, 60)
 SKIPPED_TYPES = ("external", "nlb-ip")  # another controller (AWS LB Controller) owns these
 SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
-EIP_ALLOCATION_RE = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
-TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 KNOWN_SUFFIXES = frozenset({
     "type", "internal", "proxy-protocol", "access-log-enabled", "access-log-emit-interval",
@@ -53,31 +68,12 @@ NLB_UNSUPPORTED = {
     "connection-draining-enabled": "applies to Classic ELBs; NLBs drain by deregistration_delay",
     "connection-draining-timeout": "applies to Classic ELBs; NLBs drain by deregistration_delay",
     "connection-idle-timeout": "applies to Classic ELBs only",
-    "ip-address-type": "NLBs are created IPv4 only by k8s-aws for now",
+    "ip-address-type": "dualstack: NLBs are created IPv4 only by k8s-aws for now",
     "name": "a Network Load Balancer is named after the Service UID",
     "load-balancer-attributes": "NLB attributes are not supported by k8s-aws yet",
-    "healthcheck-success-codes": "NLB health check success codes are not supported yet",
     "nlb-target-type": "k8s-aws registers instance targets only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
-NLB_HEALTH_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
-# target-group-attributes keys and how each value is checked ("bool" or (low, high)).
-TARGET_GROUP_ATTRIBUTES: dict[str, str | tuple[int, int]] = {
-    "preserve_client_ip.enabled": "bool",
-    "proxy_protocol_v2.enabled": "bool",
-    "deregistration_delay.timeout_seconds": (0, 3600),
-    "deregistration_delay.connection_termination.enabled": "bool",
-    "stickiness.enabled": "bool",
-    "connection_termination.enabled": "bool",
-}
-PROXY_PROTOCOL_V2 = "proxy_protocol_v2.enabled"
-NLB_BACKEND_PROTOCOLS = ("ssl", "tcp")
-ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
-# An ACM certificate or an IAM server certificate: what a TLS listener accepts.
-CERTIFICATE_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+"
-    r"|iam::\d{12}:server-certificate/[\w+=,.@/-]+)$")
-SCHEMES = ("internal", "internet-facing")
 CLASSIC = "classic"
 NLB = "nlb"
 EXTERNAL = "external"
@@ -95,21 +91,6 @@ def classify(annotations: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
-class AnnotationProblem:
-    annotation: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.annotation}: {self.message}"
-
-
-class InvalidAnnotations(ValueError):
-    def __init__(self, problems: list[AnnotationProblem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
 class HealthCheckOverrides:
     protocol: str | None = None
     port: int | None = None  # None: the default port ("traffic-port")
@@ -118,6 +99,7 @@ class HealthCheckOverrides:
     unhealthy_threshold: int | None = None
     interval: int | None = None
     timeout: int | None = None
+    success_codes: str | None = None  # NLB HTTP(S) checks: healthcheck-success-codes
 
 
 @dataclass(frozen=True)
@@ -156,64 +138,7 @@ class LoadBalancerSettings:
     unsupported: tuple[tuple[str, str], ...] = ()
 
 
-class _Reader:
-    """Reads annotations by suffix, recording problems instead of raising at the first."""
-
-    def __init__(self, annotations: Mapping[str, str]) -> None:
-        self.values = {k[len(PREFIX):]: v for k, v in annotations.items() if k.startswith(PREFIX)}
-        self.problems: list[AnnotationProblem] = []
-
-    def problem(self, suffix: str, message: str) -> None:
-        self.problems.append(AnnotationProblem(PREFIX + suffix, message))
-
-    def text(self, suffix: str) -> str | None:
-        value = self.values.get(suffix)
-        return value.strip() if value is not None else None
-
-    def boolean(self, suffix: str, default: bool) -> bool:
-        value = self.text(suffix)
-        if value is None:
-            return default
-        if value.lower() not in BOOL_VALUES:
-            self.problem(suffix, f"invalid value {value!r}; allowed: true, false")
-            return default
-        return BOOL_VALUES[value.lower()]
-
-    def integer(self, suffix: str, low: int, high: int) -> int | None:
-        value = self.text(suffix)
-        if value is None:
-            return None
-        if not value.isdigit() or not low <= int(value) <= high:
-            self.problem(suffix, f"invalid value {value!r}; allowed: an integer {low}-{high}")
-            return None
-        return int(value)
-
-    def choice(self, suffix: str, allowed: tuple[str, ...], fold: bool = True) -> str | None:
-        value = self.text(suffix)
-        if value is None:
-            return None
-        match = next((a for a in allowed if (a.lower() == value.lower() if fold else a == value)),
-                     None)
-        if match is None:
-            self.problem(suffix, f"invalid value {value!r}; allowed: {', '.join(allowed)}")
-        return match
-
-    def items(self, suffix: str) -> tuple[str, ...]:
-        value = self.text(suffix)
-        return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
-
-    def pairs(self, suffix: str) -> tuple[tuple[str, str], ...]:
-        result = []
-        for item in self.items(suffix):
-            key, sep, val = item.partition("=")
-            if not sep or not key.strip() or not TAG_KEY_RE.match(key.strip()):
-                self.problem(suffix, f"invalid entry {item!r}; expected key=value[,key=value]")
-                continue
-            result.append((key.strip(), val.strip()))
-        return tuple(result)
-
-
-def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _family(r: Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(LB type, the present annotations it does not act on); unknown ones are problems."""
     for suffix in r.values:
         if suffix not in KNOWN_SUFFIXES:
@@ -223,6 +148,7 @@ def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tupl
         return lb_type, tuple(
             (PREFIX + suffix, NLB_UNSUPPORTED[suffix])
             for suffix in sorted(NLB_UNSUPPORTED.keys() & r.values.keys())
+            if not (suffix == "ip-address-type" and ipv4_only(r))  # ipv4 is what we do
         )
     if lb_type != CLASSIC:
         return lb_type, ()
@@ -234,7 +160,7 @@ def _family(r: _Reader, annotations: Mapping[str, str]) -> tuple[str, tuple[tupl
     )
 
 
-def _access_logs(r: _Reader) -> AccessLogs:
+def _access_logs(r: Reader) -> AccessLogs:
     interval = r.integer("access-log-emit-interval", 5, 60)
     if interval is not None and interval not in ACCESS_LOG_INTERVALS:
         r.problem("access-log-emit-interval", f"invalid value {interval}; allowed: 5, 60")
@@ -250,7 +176,7 @@ def _access_logs(r: _Reader) -> AccessLogs:
     )
 
 
-def _health_overrides(r: _Reader) -> HealthCheckOverrides:
+def _health_overrides(r: Reader) -> HealthCheckOverrides:
     port_text = r.text("healthcheck-port")
     port = None
     if port_text is not None and port_text != "traffic-port":
@@ -272,85 +198,18 @@ def _health_overrides(r: _Reader) -> HealthCheckOverrides:
     return health
 
 
-def _nlb_scheme(r: _Reader, internal: bool) -> bool:
-    """`scheme` (the AWS LB Controller's name) next to the reference's `internal`: both may
-    be given only if they agree."""
-    scheme = r.choice("scheme", SCHEMES)
-    if scheme is None:
-        return internal
-    if r.text("internal") is not None and (scheme == "internal") != internal:
-        r.problem("scheme", f"{scheme!r} contradicts aws-load-balancer-internal")
-    return scheme == "internal"
-
-
-def _nlb_tls(r: _Reader) -> None:
-    """What a Network LB's TLS listeners accept: a certificate ARN, ssl or tcp to targets."""
-    cert = r.text("ssl-cert")
-    if cert and not CERTIFICATE_ARN_RE.match(cert):
-        r.problem("ssl-cert", f"invalid value {cert!r}; expected an ACM certificate ARN "
-                  "(arn:aws:acm:<region>:<account>:certificate/<id>) or an IAM server "
-                  "certificate ARN")
-    backend = r.text("backend-protocol")
-    if backend is not None and backend.lower() not in NLB_BACKEND_PROTOCOLS:
-        r.problem("backend-protocol", f"invalid value {backend!r} for a Network Load "
-                  f"Balancer; allowed: {', '.join(NLB_BACKEND_PROTOCOLS)}")
-
-
-def _target_group_attributes(r: _Reader, proxy: bool) -> tuple[tuple[str, str], ...]:
-    """`k=v` pairs of known keys with checked values; `proxy-protocol: *` is proxy protocol v2
-    on every target group (and must not contradict an explicit proxy_protocol_v2.enabled)."""
-    found: dict[str, str] = {}
-    for key, value in r.pairs("target-group-attributes"):
-        rule = TARGET_GROUP_ATTRIBUTES.get(key)
-        bad = f"{key}: invalid value {value!r}; allowed: "
-        if rule is None:
-            r.problem("target-group-attributes", f"unknown attribute {key!r}; allowed: "
-                      f"{', '.join(TARGET_GROUP_ATTRIBUTES)}")
-        elif rule == "bool" and value.lower() not in BOOL_VALUES:
-            r.problem("target-group-attributes", bad + "true, false")
-        elif isinstance(rule, tuple) and not (value.isdigit() and rule[0] <= int(value) <= rule[1]):
-            r.problem("target-group-attributes", bad + f"an integer {rule[0]}-{rule[1]}")
-        else:
-            found[key] = value.lower()
-    if proxy:
-        if found.get(PROXY_PROTOCOL_V2) == "false":
-            r.problem("proxy-protocol", f"contradicts target-group-attributes {PROXY_PROTOCOL_V2}")
-        found[PROXY_PROTOCOL_V2] = "true"
-    return tuple(sorted(found.items()))
-
-
-def _static_addresses(r: _Reader, internal: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(eip-allocations, private-ipv4-addresses): ids and IPv4s, each for its scheme only.
-    Their count and subnets are checked against the chosen subnets by the planner."""
-    eips = r.items("eip-allocations")
-    for eip in eips:
-        if not EIP_ALLOCATION_RE.match(eip):
-            r.problem("eip-allocations", f"invalid allocation id {eip!r}; expected eipalloc-<hex>")
-    if eips and internal:
-        r.problem("eip-allocations", "applies to internet-facing load balancers only")
-    addresses = r.items("private-ipv4-addresses")
-    for address in addresses:
-        try:
-            ipaddress.IPv4Address(address)
-        except ValueError:
-            r.problem("private-ipv4-addresses", f"invalid value {address!r}; expected IPv4s")
-    if addresses and not internal:
-        r.problem("private-ipv4-addresses", "applies to internal load balancers only")
-    return eips, addresses
-
-
 def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
     """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
-    r = _Reader(annotations)
+    r = Reader(annotations)
     lb_type, unsupported = _family(r, annotations)
     internal_text = r.text("internal") or ""
     internal = internal_text.lower() not in ("", "false")
     eips: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
     if lb_type == NLB:
-        internal = _nlb_scheme(r, internal)
-        eips, addresses = _static_addresses(r, internal)
-        _nlb_tls(r)
+        internal = nlb_scheme(r, internal)
+        eips, addresses = static_addresses(r, internal)
+        check_nlb_tls(r)
     proxy = r.text("proxy-protocol")
     if proxy is not None and proxy != "*":
         r.problem("proxy-protocol", f"invalid value {proxy!r}; allowed: *")
@@ -362,6 +221,8 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
                 r.problem(suffix, f"invalid security group id {group!r}; expected sg-<hex>")
     access_logs = _access_logs(r)
     health = _health_overrides(r)
+    if lb_type == NLB:
+        health = replace(health, success_codes=success_codes(r, health.protocol))
     if lb_type == NLB and health.protocol not in (None, *NLB_HEALTH_PROTOCOLS):
         r.problem("healthcheck-protocol", f"invalid value {health.protocol!r} for a Network "
                   f"Load Balancer; allowed: {', '.join(NLB_HEALTH_PROTOCOLS)}")
@@ -388,7 +249,7 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),
         alpn_policy=r.choice("alpn-policy", ALPN_POLICIES) if lb_type == NLB else None,
-        target_group_attributes=(_target_group_attributes(r, proxy == "*") if lb_type == NLB
+        target_group_attributes=(target_group_attributes(r, proxy == "*") if lb_type == NLB
                                  else ()),
         eip_allocations=eips,
         private_ipv4_addresses=addresses,

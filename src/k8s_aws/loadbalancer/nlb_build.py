@@ -37,6 +37,7 @@ TRAFFIC_PORT = "traffic-port"
 TCP_CHECK = TargetHealthCheck("TCP", TRAFFIC_PORT, "", 3, 3, 30, 10)
 # externalTrafficPolicy Local: kube-proxy's healthCheckNodePort says which nodes have pods.
 LOCAL_CHECK_THRESHOLD, LOCAL_CHECK_INTERVAL, HTTP_CHECK_TIMEOUT = 2, 10, 6
+HTTP_SUCCESS_CODES = "200-399"  # AWS's default for an NLB target group's HTTP(S) check
 
 
 def _default_check(service: ServiceView, protocol: str) -> TargetHealthCheck:
@@ -68,6 +69,7 @@ def _health_check(
         unhealthy_threshold=o.unhealthy_threshold or base.unhealthy_threshold,
         interval=o.interval or base.interval,
         timeout=o.timeout or (HTTP_CHECK_TIMEOUT if http else base.timeout),
+        success_codes=(o.success_codes or HTTP_SUCCESS_CODES) if http else "",
     )
 
 
@@ -95,7 +97,7 @@ def _listener(
         return NlbListener(port, protocol, tg), protocol
     backend = "TLS" if s.backend_protocol == "ssl" else "TCP"
     return NlbListener(port, "TLS", tg, s.ssl_cert or "", s.ssl_policy or DEFAULT_SSL_POLICY,
-                       s.alpn_policy or ""), backend
+                       "" if s.alpn_policy in (None, "None") else s.alpn_policy), backend
 
 
 def _port_groups(service: ServiceView) -> list[tuple[int, str, int, set[str]]]:

@@ -1,12 +1,14 @@
 """(desired NLB, observed) -> the ordered actions that make AWS match (pure).
 
 Creation order: backend and frontend groups, target groups, the NLB (with its security
-groups: AWS takes them only at creation), listeners, targets. Target groups no listener
+groups: AWS takes them only at creation, later only if it was created with some), listeners,
+targets. Changes to an existing NLB: `nlb_update`. Target groups no listener
 wants go after their listeners. Deletion is `plan.plan_delete` (the NLB, then its groups).
 """
 
 from __future__ import annotations
 
+from k8s_aws.loadbalancer.nlb_update import nlb_tags, update_actions
 from k8s_aws.loadbalancer.plan import backend_actions, frontend_actions
 from k8s_aws.model.lb_actions import Action, Plan
 from k8s_aws.model.loadbalancer import Observed, ours
@@ -25,6 +27,7 @@ from k8s_aws.model.nlb_actions import (
     DeleteTargetGroup,
     DeregisterTargets,
     ModifyNetworkLoadBalancerAttributes,
+    ModifyNlbListener,
     ModifyTargetGroupAttributes,
     ModifyTargetGroupHealthCheck,
     RegisterTargets,
@@ -76,18 +79,23 @@ def _target_group_actions(
 def _listener_actions(
     desired: DesiredNetworkLB, lb: ObservedNetworkLB | None, lb_ref: str, arns: dict[str, str]
 ) -> tuple[list[Action], list[Action]]:
-    """(stale listener deletions, missing listener creations)."""
-    have = {(x.port, x.protocol, x.target_group_arn, x.certificate, x.ssl_policy, x.alpn): x
-            for x in (lb.listeners if lb else ())}
-    want = {(x.port, x.protocol, arns[x.target_group], x.certificate, x.ssl_policy, x.alpn)
+    """(stale listener deletions, listener changes and creations). A port that stays gets
+    ModifyListener (protocol, target group, certificate, policy, ALPN), never a gap."""
+    have = {x.port: x for x in (lb.listeners if lb else ())}
+    want = {x.port: (x.protocol, arns[x.target_group], x.certificate, x.ssl_policy, x.alpn)
             for x in desired.listeners}
-    stale: list[Action] = [DeleteNlbListener(x.arn, x.port)
-                           for key, x in sorted(have.items()) if key not in want]
-    missing: list[Action] = [
-        CreateNlbListener(lb_ref, port, protocol, tg, desired.tags, cert, policy, alpn)
-        for port, protocol, tg, cert, policy, alpn in sorted(want - have.keys())
-    ]
-    return stale, missing
+    stale: list[Action] = [DeleteNlbListener(x.arn, port)
+                           for port, x in sorted(have.items()) if port not in want]
+    changes: list[Action] = []
+    for port, (protocol, tg, cert, policy, alpn) in sorted(want.items()):
+        found = have.get(port)
+        if found is None:
+            changes.append(CreateNlbListener(lb_ref, port, protocol, tg, desired.tags, cert,
+                                             policy, alpn))
+        elif (found.protocol, found.target_group_arn, found.certificate, found.ssl_policy,
+              found.alpn) != (protocol, tg, cert, policy, alpn):
+            changes.append(ModifyNlbListener(found.arn, port, protocol, tg, cert, policy, alpn))
+    return stale, changes
 
 
 def _target_actions(
@@ -126,10 +134,11 @@ def plan_nlb_ensure(desired: DesiredNetworkLB, observed: Observed, cluster: str)
     warnings: list[str] = []
     if lb is None:
         actions.append(CreateNetworkLoadBalancer(desired.name, desired.internal,
-                                                 desired.subnets, groups, desired.tags,
+                                                 desired.subnets, groups, nlb_tags(desired),
                                                  desired.subnet_mappings))
     else:
-        warnings += _unchangeable(desired, lb, groups)
+        updates, warnings = update_actions(desired, lb, groups)
+        actions += updates
     if (lb.attributes if lb else DEFAULT_NLB_ATTRIBUTES) != desired.attributes:
         actions.append(ModifyNetworkLoadBalancerAttributes(
             lb.arn if lb else NLB_REF, desired.name, desired.attributes))
@@ -141,26 +150,3 @@ def plan_nlb_ensure(desired: DesiredNetworkLB, observed: Observed, cluster: str)
     actions += _target_actions(desired, have, arns)
     return Plan(tuple(actions), warnings=tuple(warnings))
 
-
-def _unchangeable(
-    desired: DesiredNetworkLB, lb: ObservedNetworkLB, groups: tuple[str, ...]
-) -> list[str]:
-    """What k8s-aws does not change on an existing NLB yet: said, never silently skipped."""
-    warnings = []
-    if not lb.security_groups:
-        warnings.append(f"load balancer {lb.name} was created without security groups (AWS "
-                        "cannot add them later): it is adopted as is, and the rules that "
-                        "admit it to the nodes are left as they are")
-    elif set(lb.security_groups) != set(groups):
-        warnings.append(f"load balancer {lb.name} has security groups "
-                        f"{', '.join(sorted(lb.security_groups))}; changing an NLB's security "
-                        "groups is not supported by k8s-aws yet: kept")
-    if set(lb.subnets) != set(desired.subnets):
-        warnings.append(f"load balancer {lb.name} keeps its subnets "
-                        f"{', '.join(lb.subnets)}; moving an NLB to other subnets is not "
-                        "supported by k8s-aws yet")
-    have_tags = dict(lb.tags)
-    if any(have_tags.get(k) != v for k, v in desired.tags):
-        warnings.append(f"load balancer {lb.name}: changed additional-resource-tags are not "
-                        "applied to an existing NLB yet")
-    return warnings

@@ -31,6 +31,7 @@ class TargetHealthCheck:
     unhealthy_threshold: int
     interval: int
     timeout: int
+    success_codes: str = ""  # HTTP(S) only: the Matcher's HttpCode, AWS's default 200-399
 
 
 @dataclass(frozen=True, order=True)
@@ -108,6 +109,8 @@ class ObservedNetworkLB:
     tags: tuple[tuple[str, str], ...]
     listeners: tuple[ObservedNlbListener, ...] = ()
     attributes: tuple[tuple[str, str], ...] = DEFAULT_NLB_ATTRIBUTES
+    # (subnet, Elastic IP allocation, private IPv4) where AWS lists a static address
+    addresses: tuple[tuple[str, str, str], ...] = ()
 
     def tag(self, key: str) -> str | None:
         return next((v for k, v in self.tags if k == key), None)

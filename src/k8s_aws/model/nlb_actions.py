@@ -102,3 +102,46 @@ class DeleteNetworkLoadBalancer(Action):
 class DeleteTargetGroup(Action):
     target_group: str  # ARN
     name: str
+
+
+# -- changes to an existing NLB (AWS takes them in place) -----------------------------------
+@dataclass(frozen=True)
+class SetNlbSecurityGroups(Action):
+    load_balancer: str  # ARN
+    name: str
+    groups: tuple[str, ...]  # ids or refs of groups created earlier in the plan
+
+
+@dataclass(frozen=True)
+class SetNlbSubnets(Action):
+    load_balancer: str  # ARN
+    name: str
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AddNlbTags(Action):
+    load_balancer: str  # ARN
+    name: str
+    tags: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class RemoveNlbTags(Action):
+    load_balancer: str  # ARN
+    name: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModifyNlbListener(Action):
+    """A listener on the same port with another protocol, target group, certificate, policy
+    or ALPN: changed in place, so the port never stops listening."""
+
+    listener: str  # ARN
+    port: int
+    protocol: str
+    target_group: str  # ARN or $tg:<name>
+    certificate: str = ""
+    ssl_policy: str = ""
+    alpn: str = ""

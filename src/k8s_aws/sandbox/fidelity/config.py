@@ -41,6 +41,10 @@ class Behaviours:
     client_tokens: bool = True  # CreateVolume ClientToken idempotency
     elbv2_idempotency: bool = True  # same settings: same LB/TG/listener; else Duplicate*
     nlb_groups_at_creation: bool = True  # an NLB made without security groups takes none
+    target_health: bool = True  # initial -> healthy/unhealthy as the health check allows
+    nlb_addresses: bool = True  # EIPs associated to the NLB's interfaces, private IPs kept
+    elbv2_error_codes: bool = True  # TargetGroupAssociationLimit, ResourceInUse after delete
+    regional_dns_names: bool = True  # DNS names as AWS forms them, in the sandbox's region
     attach_rules: bool = True  # zone, device name, VolumeInUse, IncorrectState
     attachment_limits: bool = True  # per instance type
     modification_rate: bool = True  # modifications per volume per window
@@ -69,6 +73,10 @@ class Delays:
     # AWS: minutes after the ELB is deleted; short here so tests stay fast, benchmarks set
     # a realistic value (bench/reference.py).
     interface_linger: float = 1.0
+    # AWS: healthy threshold x interval (90 s by default for an NLB); capped by it here.
+    target_health: float = 1.0
+    # A deleted load balancer's listeners keep its target groups in use for a while.
+    load_balancer_deletion: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,17 @@ from k8s_aws.sandbox.fidelity.classic import ClassicDescriptions
 from k8s_aws.sandbox.fidelity.config import FidelityConfig
 from k8s_aws.sandbox.fidelity.control_api import ControlApi
 from k8s_aws.sandbox.fidelity.crash import CrashHooks, Killer, sigkill
+from k8s_aws.sandbox.fidelity.dns_names import RegionalDnsNames
 from k8s_aws.sandbox.fidelity.ebs import Volumes
+from k8s_aws.sandbox.fidelity.elbv2_codes import Elbv2Codes
 from k8s_aws.sandbox.fidelity.errorcodes import ErrorCodes
 from k8s_aws.sandbox.fidelity.faults import FaultDice, fault_refusal
 from k8s_aws.sandbox.fidelity.groups import SecurityGroups
 from k8s_aws.sandbox.fidelity.interfaces import LoadBalancerInterfaces
 from k8s_aws.sandbox.fidelity.loadbalancers import LoadBalancers
+from k8s_aws.sandbox.fidelity.nlb_addresses import NlbAddresses
+from k8s_aws.sandbox.fidelity.nlb_health import TargetHealth
+from k8s_aws.sandbox.fidelity.nlb_listeners import ListenerChanges
 from k8s_aws.sandbox.fidelity.request import CONTROL_PREFIX, AwsRequest, parse, read_body
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, error_code, error_reply
 from k8s_aws.sandbox.fidelity.timeline import Clock, Timeline
@@ -61,9 +66,12 @@ class FidelityMiddleware:
         self.hooks = CrashHooks(kill)
         self.block_devices = BlockDevices(block_devices)
         # Order matters for `after`: state first, error code mapping last.
+        # DNS names before LoadBalancers (its create records keep the reply), NLB addresses
+        # after LoadBalancerInterfaces (they go on the interfaces).
         self.behaviours: list[Behaviour] = [
-            Volumes(), Attachments(), self.block_devices, SecurityGroups(), LoadBalancers(),
-            ClassicDescriptions(), LoadBalancerInterfaces(), InstanceAddresses(),
+            Volumes(), Attachments(), self.block_devices, SecurityGroups(), RegionalDnsNames(),
+            LoadBalancers(), ClassicDescriptions(), LoadBalancerInterfaces(), NlbAddresses(),
+            TargetHealth(), Elbv2Codes(), ListenerChanges(), InstanceAddresses(),
             InstanceTopology(), ErrorCodes(),
         ]
         self.control = ControlApi(self)

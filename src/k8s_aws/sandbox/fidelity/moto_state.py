@@ -5,6 +5,7 @@ moto's own objects, so every describe, filter and waiter sees them. Where moto c
 value instead of storing it (a volume's status, a modification's state, a snapshot's
 progress, an ELBv2 load balancer activating itself on the first describe, target health),
 a patch lets an attribute set by the fidelity layer win; unset, moto behaves as shipped.
+(Target health: `draining`, then the `health` verdicts of nlb_health.py.)
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from moto.ec2.models.elastic_block_store import (
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elb.models import ELBBackend, FakeBackend, FakeListener, elb_backends
-from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.elbv2.models import (
+    ELBv2Backend,
+    FakeHealthStatus,
+    FakeLoadBalancer,
+    FakeTargetGroup,
+    elbv2_backends,
+)
 from moto.iam.models import get_account_id_from
 
 from k8s_aws.sandbox.fidelity.ebs_rules import AttachLimit, InstanceFacts, VolumeFacts
@@ -73,6 +80,7 @@ def install_patches() -> None:
     _overridable(VolumeModification, "modification_state")
     _overridable(VolumeModification, "progress")
     _overridable(Snapshot, "progress")
+    _overridable(FakeLoadBalancer, "availability_zones")  # static addresses: nlb_addresses.py
 
     activate = FakeLoadBalancer.activate
 
@@ -92,9 +100,13 @@ def install_patches() -> None:
                 entry["Id"], entry["Port"], self.health_check_port, "draining",
                 "Target.DeregistrationInProgress", "Target deregistration is in progress",
             )
+        verdict = (override(self, "health") or {}).get(target["Id"])
+        if verdict is not None and entry is not None:
+            return FakeHealthStatus(entry["Id"], entry["Port"], self.health_check_port, *verdict)
         return health_for(self, target, ec2_backend)
 
     FakeTargetGroup.health_for = draining_health  # type: ignore[method-assign]
+    _modify_network_listeners()
 
     verify = SecurityGroupBackend._verify_group_will_respect_rule_count_limit
 
@@ -128,6 +140,27 @@ def install_patches() -> None:
     ELBBackend.delete_load_balancer_listeners = delete_listeners  # type: ignore[method-assign]
     _keep_instance_protocols()
     _patched["done"] = True
+
+
+def _modify_network_listeners() -> None:
+    """AWS: ModifyListener takes a Network LB listener's TLS, UDP and TCP_UDP (moto refuses
+    all but HTTP, HTTPS and TCP, and keeps a TLS listener's old certificate)."""
+    modify = ELBv2Backend.modify_listener
+
+    def modify_any_protocol(self: Any, arn: str, port: str | None = None,
+                            protocol: str | None = None, ssl_policy: str | None = None,
+                            certificates: list[dict[str, Any]] | None = None,
+                            actions: list[dict[str, Any]] | None = None) -> Any:
+        if protocol not in ("TLS", "UDP", "TCP_UDP"):
+            return modify(self, arn, port, protocol, ssl_policy, certificates, actions)
+        listener = modify(self, arn, port, None, ssl_policy, None, actions)
+        listener.protocol = protocol
+        if protocol == "TLS" and certificates:
+            listener.certificate = certificates[0]["CertificateArn"]
+            listener.certificates = [c["CertificateArn"] for c in certificates]
+        return listener
+
+    ELBv2Backend.modify_listener = modify_any_protocol  # type: ignore[method-assign]
 
 
 def _keep_instance_protocols() -> None:
