@@ -33,7 +33,8 @@ from k8s_aws.model.loadbalancer import (
 )
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
-CLASSIC, NLB, EVERY = "classic", "nlb", "every"  # which families `observe` reads
+# Which families `observe` reads; GROUPS: none (their load balancers are known gone).
+CLASSIC, NLB, EVERY, GROUPS = "classic", "nlb", "every", "groups"
 
 
 class LoadBalancerObserver:
@@ -68,7 +69,8 @@ class LoadBalancerObserver:
         frontend, backend = await self._groups(name, snapshot.vpc_id)
         admitting: frozenset[str] = frozenset()
         unused = False
-        if backend is not None:
+        # A deletion that keeps the backend group needs neither its node rules nor its users.
+        if backend is not None and (family not in (EVERY, GROUPS) or check_backend_users):
             admitting = frozenset(await self.admitting(backend.id))
             if check_backend_users:
                 unused = not await self._backend_users(backend.id, name)
@@ -81,6 +83,8 @@ class LoadBalancerObserver:
         service: tuple[str, str],
     ) -> Observed:
         lb = None
+        if family == GROUPS:
+            return snapshot
         if family in (CLASSIC, EVERY):
             lb = await self._observe_lb(name)
         if self._nlb is None or (family == CLASSIC and not (previous and lb is None)):
@@ -125,6 +129,14 @@ class LoadBalancerObserver:
                 backend = group
         return frontend, backend
 
+    async def _groups_named(self, names: list[str]) -> dict[str, ObservedGroup]:
+        filters = [{"Name": "group-name", "Values": names}]
+        if self._vpc_id:
+            filters.append({"Name": "vpc-id", "Values": [self._vpc_id]})
+        raw = await self._run("ec2", "DescribeSecurityGroups",
+                              partial(self._describe_groups, filters))
+        return {g["GroupName"]: group_of(g) for g in raw}
+
     async def admitting(self, backend: str) -> set[str]:
         """The groups holding our backend rule (source group and description both ours)."""
         rule = backend_rule(backend, self._cluster)
@@ -166,6 +178,25 @@ class LoadBalancerObserver:
         )
         found = summary(described[0], tags_of(tags[0]["Tags"] if tags else []))
         return replace(found, attributes=attributes_of(attributes))
+
+    async def deletion_snapshots(self, names: set[str]) -> dict[str, Observed]:
+        """Deletion snapshots of the named Classic ELBs that exist, for many Services at once:
+        the fleet's pages and tags (20 a call), and their frontend groups in one filtered
+        describe. They hold what a deletion that keeps the backend group plans from: the
+        load balancer with its tags, the frontend group with its tags."""
+        if not names:
+            return {}
+        found = await self.fleet(names)
+        wanted = sorted(frontend_group_name(n) for n in found)
+        groups: dict[str, ObservedGroup] = {}
+        for start in range(0, len(wanted), 200):  # EC2's limit of values per filter
+            groups |= await self._groups_named(wanted[start : start + 200])
+        return {n: Observed(load_balancer=lb, frontend_group=groups.get(frontend_group_name(n)),
+                            vpc_id=self._vpc_id)
+                for n, lb in found.items()}
+
+    def _describe_groups(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self._ec2.describe_security_groups(Filters=filters)["SecurityGroups"])
 
     # -- whole-fleet reads (the drift sweep) -----------------------------------------------
     async def _all_load_balancers(self) -> list[dict[str, Any]]:
