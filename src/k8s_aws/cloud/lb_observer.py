@@ -32,6 +32,7 @@ from k8s_aws.model.loadbalancer import (
     ours,
 )
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
+from k8s_aws.support.batcher import Batcher
 
 # Which families `observe` reads; GROUPS: none (their load balancers are known gone).
 CLASSIC, NLB, EVERY, GROUPS = "classic", "nlb", "every", "groups"
@@ -51,22 +52,35 @@ class LoadBalancerObserver:
         self._directory = directory
         self._network = network
         self._vpc_id = vpc_id
+        self._frontends: Batcher[str, ObservedGroup] = Batcher(
+            self._groups_named, max_size=200, idle=0.05, max_wait=0.2)
 
     async def observe(
         self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
         check_backend_users: bool = False, family: str = CLASSIC, previous: bool = False,
-        service: tuple[str, str] = ("", ""),
+        service: tuple[str, str] = ("", ""), cluster_backend: Observed | None = None,
     ) -> Observed:
         """The snapshot for load balancer `name` with the given nodes' instances. With `known`
         (what the last apply left), only the network facts are re-read. `check_backend_users`
         also reads the cluster's whole fleet to tell whether any other load balancer uses the
-        backend group (`backend_unused`): asked only when no other Service wants one."""
+        backend group (`backend_unused`): asked only when no other Service wants one.
+        A Classic ELB Service new to AWS (not `previous`: no finalizer yet, so nothing of it
+        can exist) costs no describe of its load balancer, and none of the groups when
+        `cluster_backend` (another Service's snapshot) knows the backend group."""
         snapshot = await self._network_facts(instance_ids)
         if known is not None:
             return replace(known, vpc_id=snapshot.vpc_id, subnets=snapshot.subnets,
                            instances=snapshot.instances, instance_groups=snapshot.instance_groups)
-        snapshot = await self._families(snapshot, name, family, previous, service)
+        fresh = family == CLASSIC and not previous
+        # The frontend group's name is the probe: every Classic ELB we or the reference
+        # provider make for this Service has one; looked up with other new Services'.
+        if (fresh and cluster_backend is not None and cluster_backend.backend_group is not None
+                and await self._frontends.get(frontend_group_name(name)) is None):
+            return replace(snapshot, backend_group=cluster_backend.backend_group,
+                           node_groups_admitting=cluster_backend.node_groups_admitting)
         frontend, backend = await self._groups(name, snapshot.vpc_id)
+        snapshot = await self._families(snapshot, name, family,
+                                        previous or frontend is not None, service)
         admitting: frozenset[str] = frozenset()
         unused = False
         # A deletion that keeps the backend group needs neither its node rules nor its users.
@@ -85,7 +99,7 @@ class LoadBalancerObserver:
         lb = None
         if family == GROUPS:
             return snapshot
-        if family in (CLASSIC, EVERY):
+        if family == EVERY or (family == CLASSIC and previous):
             lb = await self._observe_lb(name)
         if self._nlb is None or (family == CLASSIC and not (previous and lb is None)):
             return replace(snapshot, load_balancer=lb)

@@ -10,7 +10,9 @@ under a concurrent create), and removes the finalizer only after AWS confirmed e
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from k8s_aws.cloud.clb import GroupInUse, LoadBalancerApplier, simulate
@@ -19,7 +21,11 @@ from k8s_aws.cloud.interfaces import InterfaceWaiter
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.controllers.service_deletion import Deletions
 from k8s_aws.controllers.service_drift import DriftSweeper
-from k8s_aws.controllers.service_inputs import backend_wanted_elsewhere, observe_and_plan
+from k8s_aws.controllers.service_inputs import (
+    backend_wanted_elsewhere,
+    observe_and_plan,
+    replan,
+)
 from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
 from k8s_aws.kube.informer import Obj
@@ -40,6 +46,7 @@ from k8s_aws.loadbalancer.service_plan import (
     intent,
     summarize,
 )
+from k8s_aws.model.lb_actions import BACKEND_REF, CreateGroup
 from k8s_aws.model.loadbalancer import Observed
 from k8s_aws.support.expiring import ExpiringCache
 from k8s_aws.support.rwlock import SharedExclusiveLock
@@ -82,6 +89,7 @@ class ServiceController:
             REFUSAL_EVENT_PERIOD)
         self.drift = DriftSweeper(observer, self._known, self.queue)
         self.deletions = Deletions(observer, waiter, self.queue)
+        self._backend_creation = asyncio.Lock()
 
     @property
     def sweeps(self) -> int:
@@ -116,7 +124,13 @@ class ServiceController:
         key = ServiceView.of(raw).key
         known = None if fresh else self._known.get(key)
         return await observe_and_plan(
-            self._observer, self._settings, raw, self._services, self._nodes, known)
+            self._observer, self._settings, raw, self._services, self._nodes, known,
+            cluster_backend=None if fresh else self._cluster_backend())
+
+    def _cluster_backend(self) -> Observed | None:
+        """A known snapshot holding the cluster's backend group (all name the same one: they
+        are all dropped when it is deleted)."""
+        return next((s for s in list(self._known.values()) if s.backend_group), None)
 
     async def reconcile(self, key: str) -> RequeueAfter | None:
         raw = self._services.get(key)
@@ -147,6 +161,22 @@ class ServiceController:
             await self._events.record(ref, note.type, note.reason, note.message)
 
     async def _ensure(self, raw: Obj, ref: ObjectRef, planned: ServicePlan) -> RequeueAfter | None:
+        """One ensure at a time creates the cluster's backend group; the others that planned
+        to create it too re-plan with the group it made instead of racing it."""
+        if not any(isinstance(a, CreateGroup) and a.ref == BACKEND_REF
+                   for a in planned.plan.actions):
+            return await self._ensure_now(raw, ref, planned)
+        async with self._backend_creation:
+            made = self._cluster_backend()
+            if made is not None and planned.observed is not None:
+                planned = replan(self._settings, raw, self._services, self._nodes, replace(
+                    planned.observed, backend_group=made.backend_group,
+                    node_groups_admitting=made.node_groups_admitting))
+            return await self._ensure_now(raw, ref, planned)
+
+    async def _ensure_now(
+        self, raw: Obj, ref: ObjectRef, planned: ServicePlan
+    ) -> RequeueAfter | None:
         service = ServiceView.of(raw)
         await self._notes(ref, planned)
         if planned.kind != "ensure" or planned.plan.refusal or planned.desired is None:

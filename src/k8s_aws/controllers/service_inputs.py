@@ -71,12 +71,13 @@ async def observe_and_plan(
     observer: LoadBalancerObserver, settings: PlannerSettings, raw: Obj,
     services: dict[str, Obj], nodes: dict[str, Obj], known: Observed | None = None,
     released: dict[str, str] | None = None, deletion_snapshot: Observed | None = None,
-    lbs_gone: bool = False,
+    lbs_gone: bool = False, cluster_backend: Observed | None = None,
 ) -> ServicePlan:
     """The two steps of a reconcile before applying. `known` (the snapshot the last apply
     left) spares the load balancer describes; a deletion observes afresh, or plans from
     `deletion_snapshot` (read moments ago with other deletions) when it keeps the backend
-    group; `lbs_gone` (this deletion saw AWS delete its load balancers) reads only groups."""
+    group; `lbs_gone` (this deletion saw AWS delete its load balancers) reads only groups;
+    `cluster_backend` (another Service's snapshot) spares a new Service the group reads."""
     request = plan_request(raw, services, nodes, released)
     early = without_aws(request)  # not ours, or invalid: no AWS call
     if early is not None:
@@ -94,6 +95,14 @@ async def observe_and_plan(
         check_backend_users=kind == DELETE and not request.backend_wanted_elsewhere,
         family=family,
         previous=FINALIZER in service.finalizers, service=(service.namespace, service.name),
+        cluster_backend=cluster_backend,
     )
     return plan_service(request, settings, snapshot)
 
+
+def replan(
+    settings: PlannerSettings, raw: Obj, services: dict[str, Obj], nodes: dict[str, Obj],
+    snapshot: Observed,
+) -> ServicePlan:
+    """Plan again from a snapshot already at hand (no AWS call)."""
+    return plan_service(plan_request(raw, services, nodes), settings, snapshot)
