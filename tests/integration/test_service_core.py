@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from k8s_aws.cloud.clb import GroupInUse, LoadBalancerApplier
 from k8s_aws.controllers.service import ServiceController
 from k8s_aws.controllers.service_inputs import observe_and_plan
-from k8s_aws.loadbalancer.service import load_balancer_name
+from k8s_aws.loadbalancer.service import FINALIZER, load_balancer_name
 from k8s_aws.loadbalancer.service_plan import ServicePlan
 from k8s_aws.model.lb_actions import Plan
 from k8s_aws.model.loadbalancer import backend_group_name, frontend_group_name
@@ -51,12 +51,17 @@ async def plan_of(core: Core, raw: dict[str, Any]) -> ServicePlan:
     return await observe_and_plan(core.observer, core.settings, raw, {key: raw}, core.nodes)
 
 
+def with_finalizer(raw: dict[str, Any]) -> dict[str, Any]:
+    return {**raw, "metadata": {**raw["metadata"], "finalizers": [FINALIZER]}}
+
+
 async def converge(core: Core, raw: dict[str, Any]) -> ServicePlan:
     """Plan, apply, and plan again from a fresh observation: that plan must be empty. Only a
     DependencyViolation (a deleted LB's interfaces linger a moment) stops an apply half-way;
     then the rest is planned and applied again. Returns the first plan."""
     first = await plan_of(core, raw)
     assert first.plan.refusal is None and first.kind != "skip", first.notes
+    raw = with_finalizer(raw)  # as the controller sets it before its first AWS change
     planned, deadline = first, time.monotonic() + DEADLINE
     while planned.plan.actions:
         try:
@@ -102,7 +107,7 @@ async def one_example(core: Core, foreign: str, first: dict[str, str], second: d
     raw = service_object(core, "prop", with_foreign(first, foreign), ports)
     created = await converge(core, raw)
     assert created.kind == "ensure"
-    changed = service_object(core, "prop", with_foreign(second, foreign), ports2)
+    changed = with_finalizer(service_object(core, "prop", with_foreign(second, foreign), ports2))
     changed["metadata"]["uid"] = raw["metadata"]["uid"]  # the same Service, changed
     updated = await converge(core, changed)
     touched = {getattr(a, "group", None) for a in (*created.plan.actions,

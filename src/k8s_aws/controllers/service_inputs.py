@@ -7,6 +7,7 @@ from k8s_aws.cloud.lb_observer import CLASSIC, EVERY, GROUPS, NLB, LoadBalancerO
 from k8s_aws.kube.informer import Obj
 from k8s_aws.kube.nodes import NodeView
 from k8s_aws.loadbalancer.annotations import NLB as NLB_TYPE
+from k8s_aws.loadbalancer.annotations import InvalidAnnotations, parse_annotations
 from k8s_aws.loadbalancer.backends import BackendNode
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView, load_balancer_name
 from k8s_aws.loadbalancer.service_plan import (
@@ -63,6 +64,15 @@ def plan_request(
     return PlanRequest(service, tuple(backend_node(n) for n in list(nodes.values())), elsewhere)
 
 
+def makes_frontend_group(service: ServiceView) -> bool:
+    """Whether its load balancer gets a frontend group of ours (not with `security-groups`):
+    that group's name is what tells a new Service's observer a load balancer may exist."""
+    try:
+        return not parse_annotations(service.annotations).security_groups
+    except InvalidAnnotations:
+        return False
+
+
 def instance_ids(request: PlanRequest) -> tuple[str, ...]:
     return tuple(sorted({n.instance_id for n in request.nodes if n.instance_id}))
 
@@ -94,7 +104,8 @@ async def observe_and_plan(
         known=None if kind == DELETE else known,
         check_backend_users=kind == DELETE and not request.backend_wanted_elsewhere,
         family=family,
-        previous=FINALIZER in service.finalizers, service=(service.namespace, service.name),
+        previous=FINALIZER in service.finalizers or not makes_frontend_group(service),
+        service=(service.namespace, service.name),
         cluster_backend=cluster_backend,
     )
     return plan_service(request, settings, snapshot)
