@@ -17,11 +17,12 @@ from .conftest import APP_ID, Aws, World
 T = TypeVar("T")
 
 
-def lb_with_group(elb: Any, ec2: Any, world: World, name: str) -> str:
+def lb_with_group(elb: Any, ec2: Any, world: World, name: str, *shared: str) -> str:
     group = ec2.create_security_group(GroupName=f"k8s-elb-{name}", Description="front",
                                       VpcId=world.vpc)["GroupId"]
     elb.create_load_balancer(
-        LoadBalancerName=name, Subnets=list(world.subnets.values()), SecurityGroups=[group],
+        LoadBalancerName=name, Subnets=list(world.subnets.values()),
+        SecurityGroups=[group, *shared],
         Listeners=[{"Protocol": "TCP", "LoadBalancerPort": 80, "InstancePort": 30080}])
     return str(group)
 
@@ -38,7 +39,10 @@ def test_groups_are_released_together_once_their_interfaces_go(
 ) -> None:
     control.patch_config({"delays": {"interface_linger": 120.0}})
     elb = aws.client("elb")
-    groups = [lb_with_group(elb, ec2, world, name) for name in ("w1", "w2", "w3")]
+    # Each also carries one shared group, as ours carry the cluster's backend group.
+    backend = ec2.create_security_group(GroupName="backend", Description="shared",
+                                        VpcId=world.vpc)["GroupId"]
+    groups = [lb_with_group(elb, ec2, world, name, backend) for name in ("w1", "w2", "w3")]
     for name in ("w1", "w2", "w3"):
         elb.delete_load_balancer(LoadBalancerName=name)
     control.clear_calls()
