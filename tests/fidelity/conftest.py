@@ -7,6 +7,7 @@ test moves emulator time on (`control.advance`); tests that need real time set s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -41,22 +42,18 @@ TEST_CONFIG: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log_path: Path = tmp_path_factory.mktemp("emulator") / "emulator.log"
+@contextlib.contextmanager
+def emulator_process(log_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """(process, URL) of an emulator on a free loopback port, stopped on exit."""
     port = free_port()
     env = {**os.environ, netguard.ENV_FLAG: "1", "PYTHONUNBUFFERED": "1"}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "k8s_aws.sandbox.emulator", f"--port={port}"],
+            [sys.executable, "-m", "k8s_aws.sandbox.emulator", f"--port={port}", *args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
-    url = f"http://{LOOPBACK}:{port}"
-    control = FidelityControl(url)
     try:
-        wait_for_emulator(process, port, control.config,
-                          exited=lambda: f"emulator exited:\n{log_path.read_text()[-3000:]}")
-        yield url
+        yield process, f"http://{LOOPBACK}:{port}"
     finally:
         process.terminate()
         try:
@@ -64,6 +61,16 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log_path: Path = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    with emulator_process(log_path) as (process, url):
+        port = int(url.rsplit(":", 1)[1])
+        wait_for_emulator(process, port, FidelityControl(url).config,
+                          exited=lambda: f"emulator exited:\n{log_path.read_text()[-3000:]}")
+        yield url
 
 
 def wait_for_emulator(process: subprocess.Popen[bytes], port: int, answers: Callable[[], object],

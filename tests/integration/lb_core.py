@@ -44,13 +44,14 @@ def build_core(sandbox: SandboxState, executor: ThreadPoolExecutor, app_id: str 
     config = Config(user_agent_extra=f"app/{app_id}") if app_id else None
     elb = session.client("elb", endpoint_url=sandbox.emulator_url, config=config)
     ec2 = session.client("ec2", endpoint_url=sandbox.emulator_url, config=config)
+    elbv2 = session.client("elbv2", endpoint_url=sandbox.emulator_url, config=config)
     run = Runner(executor)
     observer = LoadBalancerObserver(elb, ec2, run, cluster, InstanceDirectory(ec2, executor),
                                     NetworkDirectory(ec2, run))
     nodes = {n["metadata"]["name"]: n for n in kubectl_json(sandbox, "get", "nodes")["items"]
              if n["spec"].get("providerID")}
     public = tuple(sorted(sid for n, sid in sandbox.world.subnets.items() if "-public-" in n))
-    return Core(cluster, elb, ec2, observer, LoadBalancerApplier(elb, ec2, run, cluster),
+    return Core(cluster, elb, ec2, observer, LoadBalancerApplier(elb, ec2, run, cluster, elbv2),
                 PlannerSettings(cluster), nodes, public)
 
 

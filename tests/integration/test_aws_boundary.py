@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry
 from k8s_aws.cloud.calls import CallRecorder
 from k8s_aws.cloud.errors import NotFound, translate
 from k8s_aws.cloud.session import AwsClients, AwsSettings
+from k8s_aws.config.cloudconfig import ignored_settings, parse_cloud_config
+from k8s_aws.controllers.bootstrap import resolve_aws
+from k8s_aws.sandbox import reference
 from k8s_aws.sandbox.state import SandboxState
 
 
@@ -65,3 +68,18 @@ def test_role_arn_from_the_cloud_config_is_assumed(
     # A call the controllers' policy grants (DescribeVpcs is not in it, and under
     # `make test-iam` the emulator would refuse it).
     assert aws.client("ec2").describe_instances()["Reservations"]
+
+
+@pytest.mark.once  # no AWS call
+def test_the_cloud_config_the_reference_binary_runs_with_sends_us_to_the_same_endpoints(
+    sandbox: SandboxState,
+) -> None:
+    """The config `make bench-reference` gives kubernetes/cloud-provider-aws v1.37 (its SDK v2
+    service ids) points our clients at the same emulator for EC2 and both ELB APIs."""
+    config = parse_cloud_config(reference.cloud_config(sandbox))
+    _, settings = resolve_aws("", "", config, "itest")
+    assert settings.region == sandbox.region
+    assert settings.endpoints == {
+        "ec2": sandbox.emulator_url, "elb": sandbox.emulator_url, "elbv2": sandbox.emulator_url}
+    assert ignored_settings(config) == [  # SigningRegion = Region: nothing to report
+        "SubnetID: load balancer subnets are discovered by tags or annotation"]

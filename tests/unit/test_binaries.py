@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aws.sandbox import binaries
+from k8s_aws.sandbox import binaries, gomod
 
 GOMOD = """module k8s.io/kubernetes
 
@@ -26,7 +26,7 @@ replace (
 
 
 def test_staging_replacements_pin_every_v0_0_0_staging_module_to_the_release() -> None:
-    assert binaries.staging_replacements(GOMOD, "v1.35.4") == [
+    assert gomod.staging_replacements(GOMOD, "v1.35.4") == [
         "replace k8s.io/api => k8s.io/api v0.35.4",
         "replace k8s.io/client-go => k8s.io/client-go v0.35.4",
         "replace k8s.io/cri-client => k8s.io/cri-client v0.35.4",
@@ -34,7 +34,7 @@ def test_staging_replacements_pin_every_v0_0_0_staging_module_to_the_release() -
 
 
 def test_consumer_gomod_requires_the_module_and_carries_the_replacements() -> None:
-    text = binaries.consumer_gomod(binaries.KUBERNETES, ["replace a => a v1"])
+    text = gomod.consumer_gomod(binaries.KUBERNETES, ["replace a => a v1"])
     assert "require k8s.io/kubernetes v1.35.4" in text
     assert "replace a => a v1" in text
     assert text.startswith("module k8s-aws.local/build/kubernetes")
@@ -71,13 +71,13 @@ def test_cache_dir_is_outside_the_repo_and_overridable(
 
 
 def test_refused_replacements_are_dropped_and_others_kept() -> None:
-    gomod = (
+    text = (
         "module k8s.io/cloud-provider-aws\n\nrequire github.com/google/cel-go v0.31.0\n\n"
         "replace github.com/google/cel-go => github.com/cel-expr/cel-go v0.31.0\n"
         "replace (\n\tgithub.com/google/cel-go v0.31.0 => github.com/cel-expr/cel-go v0.31.0\n"
         "\texample.com/kept => ./kept\n)\n"
     )
-    mended = binaries.without_replaces(gomod, ("github.com/google/cel-go",))
+    mended = gomod.without_replaces(text, ("github.com/google/cel-go",))
     assert "cel-expr" not in mended
     assert "require github.com/google/cel-go v0.31.0" in mended
     assert "example.com/kept => ./kept" in mended

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from k8s_aws.cloud.errors import (
+    AlreadyExists,
     Conflict,
+    CredentialsRejected,
     Denied,
+    InUse,
     Invalid,
+    LimitExceeded,
     NotConfigured,
     NotFound,
+    RateWindowExceeded,
     Throttled,
+    TokenReused,
     Unavailable,
+    WrongState,
     translate,
 )
 from k8s_aws.cloud.instances import instance_record
-from k8s_aws.cloud.session import override_endpoints
+from k8s_aws.config.cloudconfig import parse_cloud_config
 from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
+from k8s_aws.controllers.bootstrap import resolve_aws
 from k8s_aws.controllers.settings import InvalidControllers, parse_controllers
 
 
@@ -38,7 +47,20 @@ def client_error(code: str, status: int = 400) -> ClientError:
         ("UnauthorizedOperation", 403, Denied),
         ("InvalidInstanceID.NotFound", 400, NotFound),
         ("LoadBalancerNotFound", 400, NotFound),
-        ("DependencyViolation", 400, Conflict),
+        ("DependencyViolation", 400, InUse),
+        ("VolumeInUse", 400, InUse),
+        ("ResourceInUse", 400, InUse),
+        ("InvalidGroup.Duplicate", 400, AlreadyExists),
+        ("InvalidPermission.Duplicate", 400, AlreadyExists),
+        ("DuplicatePolicyName", 400, AlreadyExists),
+        ("DuplicateLoadBalancerName", 400, AlreadyExists),
+        ("IdempotentParameterMismatch", 400, TokenReused),
+        ("IncorrectModificationState", 400, WrongState),
+        ("IncorrectState", 400, WrongState),
+        ("InvalidVolume.ZoneMismatch", 400, Conflict),
+        ("AttachmentLimitExceeded", 400, LimitExceeded),
+        ("VolumeLimitExceeded", 400, LimitExceeded),
+        ("VolumeModificationRateExceeded", 400, RateWindowExceeded),
         ("InternalError", 500, Unavailable),
         ("InvalidParameterValue", 400, Invalid),
     ],
@@ -54,6 +76,26 @@ def test_denied_names_the_iam_action() -> None:
     assert isinstance(error, Denied)
     assert error.action == "elasticloadbalancing:CreateLoadBalancer"
     assert "grant IAM action elasticloadbalancing:CreateLoadBalancer" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("InvalidClientTokenId", 403),
+        ("SignatureDoesNotMatch", 403),
+        ("ExpiredToken", 400),
+        ("ExpiredTokenException", 400),
+        ("RequestExpired", 400),
+        ("UnrecognizedClientException", 400),
+        ("AuthFailure", 401),
+    ],
+)
+def test_rejected_credentials_are_not_a_missing_iam_action(code: str, status: int) -> None:
+    error = translate(client_error(code, status), "ec2", "DescribeInstances")
+    assert isinstance(error, CredentialsRejected)
+    assert not isinstance(error, Denied)
+    assert str(error) == f"credentials rejected: DescribeInstances: {code}: m"
+    assert "grant" not in str(error)
 
 
 def test_missing_credentials_say_what_to_do() -> None:
@@ -89,13 +131,29 @@ def test_unknown_controller_is_named_with_the_allowed_ones() -> None:
         parse_controllers("*,route")
 
 
-def test_override_endpoints_map_cloud_config_services_to_boto3_services() -> None:
-    endpoints = override_endpoints(
-        [("ec2", "us-west-2", "https://e"), ("elasticloadbalancing", "us-west-2", "https://l"),
-         ("ec2", "eu-west-1", "https://other")],
-        "us-west-2",
+def test_resolve_aws_takes_the_reference_v1_37_overrides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", raising=False)
+    config = parse_cloud_config(
+        "[Global]\nRegion = us-west-2\nKubernetesClusterID = c\n" + "".join(
+            f'[ServiceOverride "{n}"]\nService = {service}\nRegion = {region}\nURL = {url}\n'
+            f"SigningRegion = {region}\n"
+            for n, (service, region, url) in enumerate([
+                ("EC2", "us-west-2", "http://127.0.0.1:1"),
+                ("Elastic Load Balancing", "us-west-2", "http://127.0.0.1:2"),
+                ("Elastic Load Balancing v2", "us-west-2", "http://127.0.0.1:3"),
+                ("EC2", "eu-west-1", "http://127.0.0.1:4"),
+                ("ec2imds", "us-west-2", "http://127.0.0.1:5"),
+            ])
+        )
     )
-    assert endpoints == {"ec2": "https://e", "elb": "https://l", "elbv2": "https://l"}
+    placement, settings = resolve_aws("", "", config, "k8s-aws")
+    assert (placement.region, placement.cluster_name) == ("us-west-2", "c")
+    assert settings.endpoints == {
+        "ec2": "http://127.0.0.1:1", "elb": "http://127.0.0.1:2", "elbv2": "http://127.0.0.1:3"
+    }
+    assert os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] == "http://127.0.0.1:5"
 
 
 def test_instance_record_orders_primary_ip_first() -> None:

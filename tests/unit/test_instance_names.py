@@ -5,7 +5,7 @@ and node initialization must never take a dead instance's identity."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.controllers.node_init import NOT_FOUND_RETRY, NodeInitController
@@ -13,6 +13,9 @@ from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import ObjectRef
 from k8s_aws.model.instance import InstanceId
 from k8s_aws.nodes.initialize import UNINITIALIZED_TAINT
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
 
 NAME = "ip-10-0-1-5.us-west-2.compute.internal"
 
@@ -59,7 +62,8 @@ def matches(instance: dict[str, Any], ec2_filter: dict[str, Any]) -> bool:
 
 
 def directory(account: Ec2Account, cluster: str = "") -> InstanceDirectory:
-    return InstanceDirectory(account, ThreadPoolExecutor(1), batch_idle=0.0, batch_max_wait=0.0,
+    # A stand-in for EC2's DescribeInstances paginator, the only part the directory uses.
+    return InstanceDirectory(cast("EC2Client", account), ThreadPoolExecutor(1), batch_idle=0.0, batch_max_wait=0.0,
                              cluster=cluster)
 
 

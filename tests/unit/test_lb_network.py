@@ -2,6 +2,7 @@ import pytest
 
 from k8s_aws.loadbalancer.backends import BackendNode, eligible, node_security_group
 from k8s_aws.loadbalancer.subnets import NoSubnets, select_subnets, subnets_by_annotation
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 
 C = "prod"
@@ -84,11 +85,11 @@ def test_backend_filter(backend: BackendNode, labels: tuple[tuple[str, str], ...
 
 
 def test_node_group_choice() -> None:
-    tagged = GroupRecord("sg-2", (OWNED,))
-    other = GroupRecord("sg-1", ())
+    tagged = GroupRecord(SecurityGroupId("sg-2"), (OWNED,))
+    other = GroupRecord(SecurityGroupId("sg-1"), ())
     assert node_security_group([other, tagged], C) == ("sg-2", None)
     assert node_security_group([other], C) == ("sg-1", None)
-    group, warning = node_security_group([GroupRecord("sg-9", (SHARED,)), tagged], C)
+    group, warning = node_security_group([GroupRecord(SecurityGroupId("sg-9"), (SHARED,)), tagged], C)
     assert group == "sg-2" and warning is not None and "sg-2, sg-9" in warning
-    group, warning = node_security_group([other, GroupRecord("sg-3", ())], C)
+    group, warning = node_security_group([other, GroupRecord(SecurityGroupId("sg-3"), ())], C)
     assert group is None and warning is not None and "none tagged" in warning

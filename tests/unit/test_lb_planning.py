@@ -14,6 +14,7 @@ from k8s_aws.cloud.lb_registry import Applied
 from k8s_aws.loadbalancer.build import Backend
 from k8s_aws.loadbalancer.plan import plan_delete, plan_ensure
 from k8s_aws.loadbalancer.service import load_balancer_name, service_problems, wants_classic_lb
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.lb_actions import Action
 from k8s_aws.model.loadbalancer import (
     DesiredLoadBalancer,
@@ -219,5 +220,5 @@ def test_ours_needs_owned_cluster_tag_and_identity_tag() -> None:
     assert not ours(tags[:1], CLUSTER, "shop/web")  # BOSH tags disks with the cluster tag too
     assert not ours((("kubernetes.io/cluster/prod", "shared"), tags[1]), CLUSTER, "shop/web")
     assert not ours(tags, CLUSTER, "shop/other")
-    group = ObservedGroup("sg-1", "n", tags)
+    group = ObservedGroup(SecurityGroupId("sg-1"), "n", tags)
     assert group.tag("kubernetes.io/service-name") == "shop/web"

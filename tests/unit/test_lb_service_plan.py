@@ -21,6 +21,7 @@ from k8s_aws.loadbalancer.annotations import (
 from k8s_aws.loadbalancer.backends import BackendNode
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
 from k8s_aws.loadbalancer.service_plan import PlannerSettings, PlanRequest, plan_service
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.model.loadbalancer import DesiredLoadBalancer, HealthCheck, Observed, backend_rule
 from k8s_aws.model.network import GroupRecord, SubnetRecord
@@ -36,7 +37,7 @@ NETWORK = Observed(
              SubnetRecord("subnet-b", "b", "vpc-1", True, (("kubernetes.io/role/elb", "1"),))),
     instances=(InstanceRecord(InstanceId("i-1"), "running", "m5.large", "a", vpc_id="vpc-1",
                               security_groups=("sg-node",)),),
-    instance_groups=(GroupRecord("sg-node", ((f"kubernetes.io/cluster/{CLUSTER}", "owned"),)),),
+    instance_groups=(GroupRecord(SecurityGroupId("sg-node"), ((f"kubernetes.io/cluster/{CLUSTER}", "owned"),)),),
 )
 NODES = (BackendNode("n1", "aws:///a/i-1", (), (), False, "i-1"),)
 

@@ -21,6 +21,7 @@ from k8s_aws.loadbalancer.drift import network_lb_drifted
 from k8s_aws.loadbalancer.nlb_build import TCP_CHECK
 from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
 from k8s_aws.loadbalancer.service_plan import PlanRequest, ServicePlan, plan_service
+from k8s_aws.model.ids import Arn, LoadBalancerName
 from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.model.loadbalancer import IngressRule, Observed, ObservedLoadBalancer
 from k8s_aws.model.nlb import (
@@ -201,14 +202,14 @@ def test_deletion_goes_in_reverse_and_keeps_what_is_not_ours() -> None:
 
 
 def test_a_type_change_on_a_live_service_is_refused_and_nothing_changes() -> None:
-    classic = ObservedLoadBalancer("a6f1c2d3e", "old.elb", False, (), (), frozenset(),
+    classic = ObservedLoadBalancer(LoadBalancerName("a6f1c2d3e"), "old.elb", False, (), (), frozenset(),
                                    TCP_CHECK, None, (), frozenset())  # type: ignore[arg-type]
     planned = plan(nlb(), replace(NETWORK, load_balancer=classic))
     assert planned.kind == "skip" and planned.plan.actions == ()
     assert [n.reason for n in planned.notes] == ["LoadBalancerTypeChange"]
     back = replace(nlb({"type": "classic"}))
     snapshot = replace(NETWORK, network_lb=ObservedNetworkLB(
-        "arn:nlb", "a6f1c2d3e", "new.elb", False, (), (), ()))
+        Arn("arn:nlb"), LoadBalancerName("a6f1c2d3e"), "new.elb", False, (), (), ()))
     assert [n.reason for n in plan(back, snapshot).notes] == ["LoadBalancerTypeChange"]
 
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from k8s_aws.support.batcher import Batcher
+from k8s_aws.support.deadline import poll_until
 from k8s_aws.support.expiring import ExpiringCache
 from k8s_aws.support.workqueue import ShutDown, TokenBucket, WorkQueue
 
@@ -110,3 +111,21 @@ def test_expiring_cache() -> None:
     now[0] = 10
     assert cache.get("a") is None
     assert len(cache) == 0
+
+
+async def test_poll_until_with_a_first_wait_does_not_re_read_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    reads: list[float] = []
+
+    async def fetch() -> int:
+        reads.append(loop.time() - started)
+        return len(reads)
+
+    assert await poll_until(fetch, lambda n: n >= 2, timeout=5, what="x",
+                            interval=0.05, first_wait=0.1) == 2
+    assert reads[0] >= 0.1  # the caller had just seen the state: no read before the wait
+    reads.clear()
+    started = loop.time()
+    await poll_until(fetch, lambda n: True, timeout=5, what="x")
+    assert reads[0] < 0.05  # without it, the first read is at once

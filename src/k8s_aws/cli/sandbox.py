@@ -10,7 +10,8 @@ import click
 from k8s_aws.sandbox import binaries
 from k8s_aws.sandbox.control import down, status
 from k8s_aws.sandbox.layout import NODE_NAMING
-from k8s_aws.sandbox.up import SandboxError, SandboxOptions, summary, up
+from k8s_aws.sandbox.summary import summary
+from k8s_aws.sandbox.up import SandboxError, SandboxOptions, up
 from k8s_aws.support.deadline import DeadlineExceeded
 
 DEFAULT_DIR = Path(".sandbox")

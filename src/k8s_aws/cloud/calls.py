@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botocore.client import BaseClient
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from k8s_aws.cloud.errors import THROTTLING_CODES
@@ -38,7 +39,7 @@ class CallRecorder:
         self._lock = threading.Lock()
         self._started = threading.local()
 
-    def attach(self, client: Any, service: str) -> None:
+    def attach(self, client: BaseClient, service: str) -> None:
         """Count the calls of one boto3 client (its own event system: no cross-talk)."""
         events = client.meta.events
         events.register("before-call", self._before)

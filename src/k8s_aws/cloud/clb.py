@@ -8,7 +8,7 @@ controller derives the new snapshot from the actions' effects (`simulate`) and c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud import clb_actions, clb_group_actions, lb_registry, nlb_actions
 from k8s_aws.cloud.clb_group_actions import GroupInUse
@@ -16,12 +16,18 @@ from k8s_aws.cloud.lb_registry import REGISTRY, Applied, Context, simulate
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.lb_actions import Plan
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+
 __all__ = ["REGISTRY", "Applied", "GroupInUse", "LoadBalancerApplier", "simulate"]
 FAMILY_MODULES = (clb_actions, clb_group_actions, nlb_actions)
 
 
 class LoadBalancerApplier:
-    def __init__(self, elb: Any, ec2: Any, run: Runner, cluster: str, elbv2: Any = None) -> None:
+    def __init__(self, elb: ElasticLoadBalancingClient, ec2: EC2Client, run: Runner, cluster: str,
+                 elbv2: ElasticLoadBalancingv2Client) -> None:
         self._elb = elb
         self._elbv2 = elbv2
         self._ec2 = ec2

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from k8s_aws.cloud.clb_wire import listener_arg
 from k8s_aws.cloud.errors import Conflict
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.model import lb_actions as act
+from k8s_aws.model.ids import LoadBalancerName
 from k8s_aws.model.loadbalancer import Attributes, HealthCheck, Observed, ObservedLoadBalancer
+
+if TYPE_CHECKING:
+    from mypy_boto3_elb.type_defs import (
+        HealthCheckTypeDef,
+        LoadBalancerAttributesTypeDef,
+        PolicyAttributeTypeDef,
+        TagTypeDef,
+    )
 
 ELB = "elb"
 A = TypeVar("A", bound=act.Action)
@@ -41,14 +50,15 @@ def _set_policy(
     return tuple(sorted(table.items()))
 
 
-def _tags_arg(tags: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+def _tags_arg(tags: tuple[tuple[str, str], ...]) -> list[TagTypeDef]:
     return [{"Key": k, "Value": v} for k, v in tags]
 
 
 # -- CreateLoadBalancer / DeleteLoadBalancer ---------------------------------------------
 def _created(state: Observed, a: act.CreateLoadBalancer, applied: Applied) -> Observed:
     return replace(state, load_balancer=ObservedLoadBalancer(
-        name=a.name, dns_name=applied.dns_name, internal=a.internal, subnets=a.subnets,
+        name=LoadBalancerName(a.name), dns_name=applied.dns_name, internal=a.internal,
+        subnets=a.subnets,
         security_groups=tuple(applied.ref(g) for g in a.groups),
         listeners=frozenset(a.listeners), health_check=UNSET_HEALTH_CHECK,
         attributes=Attributes(), tags=a.tags, instances=frozenset(),
@@ -148,7 +158,7 @@ register(ActionKind(
 # -- Health check, attributes ------------------------------------------------------------
 async def _configure_health_check(ctx: Context, a: act.ConfigureHealthCheck) -> None:
     h = a.health_check
-    check = {"Target": h.target, "Interval": h.interval, "Timeout": h.timeout,
+    check: HealthCheckTypeDef = {"Target": h.target, "Interval": h.interval, "Timeout": h.timeout,
              "HealthyThreshold": h.healthy_threshold, "UnhealthyThreshold": h.unhealthy_threshold}
     await ctx.run("elb", "ConfigureHealthCheck",
                   lambda: ctx.elb.configure_health_check(LoadBalancerName=a.name,
@@ -162,17 +172,17 @@ register(ActionKind(
 ))
 
 
-def _attributes_arg(t: Attributes) -> dict[str, Any]:
+def _attributes_arg(t: Attributes) -> LoadBalancerAttributesTypeDef:
     logs: dict[str, Any] = {"Enabled": t.access_log_enabled}
     if t.access_log_enabled:
         logs.update(S3BucketName=t.access_log_bucket, EmitInterval=t.access_log_interval,
                     S3BucketPrefix=t.access_log_prefix)
-    return {
+    return cast("LoadBalancerAttributesTypeDef", {
         "CrossZoneLoadBalancing": {"Enabled": t.cross_zone},
         "ConnectionDraining": {"Enabled": t.draining_enabled, "Timeout": t.draining_timeout},
         "ConnectionSettings": {"IdleTimeout": t.idle_timeout},
         "AccessLog": logs,
-    }
+    })
 
 
 async def _modify_attributes(ctx: Context, a: act.ModifyAttributes) -> None:
@@ -191,7 +201,8 @@ register(ActionKind(
 
 # -- Policies ----------------------------------------------------------------------------
 async def _create_policy(ctx: Context, a: act.CreatePolicy) -> None:
-    attributes = [{"AttributeName": k, "AttributeValue": v} for k, v in a.attributes]
+    attributes: list[PolicyAttributeTypeDef] = [
+        {"AttributeName": k, "AttributeValue": v} for k, v in a.attributes]
     try:
         await ctx.run("elb", "CreateLoadBalancerPolicy",
                       lambda: ctx.elb.create_load_balancer_policy(

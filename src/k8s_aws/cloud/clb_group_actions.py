@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.clb_wire import permissions_of, tags_of
 from k8s_aws.cloud.errors import CloudError, Conflict, NotFound
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.model import lb_actions as act
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.loadbalancer import IngressRule, Observed, ObservedGroup
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
 
 EC2 = "ec2"
 
@@ -35,7 +40,7 @@ def _resolved(rules: tuple[IngressRule, ...], applied: Applied) -> frozenset[Ing
 
 # -- CreateGroup ------------------------------------------------------------------------
 def _create_group_effect(state: Observed, a: act.CreateGroup, applied: Applied) -> Observed:
-    group = ObservedGroup(applied.ref(a.ref), a.name, a.tags)
+    group = ObservedGroup(SecurityGroupId(applied.ref(a.ref)), a.name, a.tags)
     if a.ref == act.BACKEND_REF:
         return replace(state, backend_group=group)
     return replace(state, frontend_group=group)
@@ -55,7 +60,7 @@ async def _find_group(ctx: Context, name: str) -> tuple[str, dict[str, str]] | N
 
 
 async def _create_group(ctx: Context, a: act.CreateGroup) -> None:
-    tags = [{"ResourceType": "security-group",
+    tags: list[TagSpecificationTypeDef] = [{"ResourceType": "security-group",
              "Tags": [{"Key": k, "Value": v} for k, v in a.tags]}]
     try:
         created = await ctx.run(

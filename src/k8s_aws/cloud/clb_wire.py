@@ -4,7 +4,8 @@ responses -> our model, our model -> request parameters."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from k8s_aws.model.loadbalancer import (
     Attributes,
@@ -15,19 +16,23 @@ from k8s_aws.model.loadbalancer import (
     ObservedLoadBalancer,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef
+    from mypy_boto3_elb.type_defs import ListenerTypeDef
 
-def tags_of(raw: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
+
+def tags_of(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((t["Key"], t["Value"]) for t in raw))
 
 
-def group_of(g: dict[str, Any]) -> ObservedGroup:
+def group_of(g: Mapping[str, Any]) -> ObservedGroup:
     return ObservedGroup(
         g["GroupId"], g["GroupName"], tags_of(g.get("Tags", [])),
         rules_of(g.get("IpPermissions", [])),
     )
 
 
-def rules_of(permissions: list[dict[str, Any]]) -> frozenset[IngressRule]:
+def rules_of(permissions: Sequence[Mapping[str, Any]]) -> frozenset[IngressRule]:
     rules = set()
     for p in permissions:
         protocol = str(p.get("IpProtocol", "-1"))
@@ -40,8 +45,8 @@ def rules_of(permissions: list[dict[str, Any]]) -> frozenset[IngressRule]:
     return frozenset(rules)
 
 
-def permissions_of(rules: tuple[IngressRule, ...]) -> list[dict[str, Any]]:
-    permissions = []
+def permissions_of(rules: tuple[IngressRule, ...]) -> list[IpPermissionTypeDef]:
+    permissions: list[dict[str, Any]] = []
     for r in rules:
         p: dict[str, Any] = {"IpProtocol": r.protocol}
         if r.protocol != "-1":
@@ -54,10 +59,10 @@ def permissions_of(rules: tuple[IngressRule, ...]) -> list[dict[str, Any]]:
         else:
             p["IpRanges"] = [{"CidrIp": r.source, **entry}]
         permissions.append(p)
-    return permissions
+    return cast("list[IpPermissionTypeDef]", permissions)
 
 
-def health_of(raw: dict[str, Any]) -> HealthCheck:
+def health_of(raw: Mapping[str, Any]) -> HealthCheck:
     return HealthCheck(
         target=raw.get("Target", ""),
         healthy_threshold=int(raw.get("HealthyThreshold", 0)),
@@ -67,7 +72,7 @@ def health_of(raw: dict[str, Any]) -> HealthCheck:
     )
 
 
-def attributes_of(raw: dict[str, Any]) -> Attributes:
+def attributes_of(raw: Mapping[str, Any]) -> Attributes:
     logs = raw.get("AccessLog", {})
     draining = raw.get("ConnectionDraining", {})
     return Attributes(
@@ -82,7 +87,7 @@ def attributes_of(raw: dict[str, Any]) -> Attributes:
     )
 
 
-def listener_of(raw: dict[str, Any]) -> Listener:
+def listener_of(raw: Mapping[str, Any]) -> Listener:
     return Listener(
         lb_port=int(raw["LoadBalancerPort"]),
         protocol=str(raw["Protocol"]).upper(),
@@ -92,8 +97,8 @@ def listener_of(raw: dict[str, Any]) -> Listener:
     )
 
 
-def listener_arg(x: Listener) -> dict[str, Any]:
-    arg: dict[str, Any] = {
+def listener_arg(x: Listener) -> ListenerTypeDef:
+    arg: ListenerTypeDef = {
         "Protocol": x.protocol,
         "LoadBalancerPort": x.lb_port,
         "InstanceProtocol": x.instance_protocol,
@@ -104,7 +109,7 @@ def listener_arg(x: Listener) -> dict[str, Any]:
     return arg
 
 
-def summary(d: dict[str, Any], tags: tuple[tuple[str, str], ...]) -> ObservedLoadBalancer:
+def summary(d: Mapping[str, Any], tags: tuple[tuple[str, str], ...]) -> ObservedLoadBalancer:
     """A DescribeLoadBalancers entry as an ObservedLoadBalancer with default attributes."""
     policies = d.get("Policies", {})
     policy_names = set(policies.get("OtherPolicies", []))

@@ -9,12 +9,13 @@ calls per round. Every error leaves here translated (errors.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from k8s_aws.cloud.aio import call
 from k8s_aws.cloud.errors import NotFound
+from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.volume import (
     AttachmentRecord,
     InstanceTypeRecord,
@@ -24,11 +25,16 @@ from k8s_aws.model.volume import (
 )
 from k8s_aws.support.batcher import Batcher
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.literals import InstanceTypeType
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, VolumeModificationTypeDef, VolumeTypeDef
+
 MAX_VOLUME_BATCH = 500
 NAME_TAG = "CSIVolumeName"
 
 
-def volume_record(raw: dict[str, Any]) -> VolumeRecord:
+def volume_record(raw: Mapping[str, Any]) -> VolumeRecord:
     return VolumeRecord(
         id=VolumeId(raw["VolumeId"]),
         state=raw.get("State", ""),
@@ -62,10 +68,10 @@ class CreateRequest:
 
 
 class EbsVolumes:
-    def __init__(self, ec2: Any, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
+    def __init__(self, ec2: EC2Client, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
                  batch_max_wait: float = 0.5) -> None:
         self._ec2 = ec2
-        self._executor = executor
+        self._run = Runner(executor)
         self._by_id: Batcher[VolumeId, VolumeRecord] = Batcher(
             self._describe_ids, MAX_VOLUME_BATCH, batch_idle, batch_max_wait)
         self._by_name: Batcher[str, VolumeRecord] = Batcher(
@@ -73,12 +79,12 @@ class EbsVolumes:
         self._types: dict[str, InstanceTypeRecord] = {}
         self._types_lock = asyncio.Lock()
 
-    async def _describe(self, filters: list[dict[str, Any]]) -> list[VolumeRecord]:
-        def run() -> list[dict[str, Any]]:
+    async def _describe(self, filters: list[FilterTypeDef]) -> list[VolumeRecord]:
+        def run() -> list[VolumeTypeDef]:
             pages = self._ec2.get_paginator("describe_volumes").paginate(Filters=filters)
             return [v for page in pages for v in page["Volumes"]]
 
-        return [volume_record(v) for v in await call(self._executor, "ec2", "DescribeVolumes",
+        return [volume_record(v) for v in await self._run("ec2", "DescribeVolumes",
                                                      run)]
 
     async def _describe_ids(self, ids: list[VolumeId]) -> dict[VolumeId, VolumeRecord]:
@@ -124,26 +130,26 @@ class EbsVolumes:
             params["KmsKeyId"] = request.kms_key_id
         if request.snapshot_id:
             params["SnapshotId"] = request.snapshot_id
-        raw = await call(self._executor, "ec2", "CreateVolume",
+        raw = await self._run("ec2", "CreateVolume",
                          lambda: self._ec2.create_volume(**params))
         return volume_record(raw)
 
     async def delete(self, volume_id: str) -> bool:
         """False when the volume was already gone."""
         try:
-            await call(self._executor, "ec2", "DeleteVolume",
+            await self._run("ec2", "DeleteVolume",
                        lambda: self._ec2.delete_volume(VolumeId=volume_id))
         except NotFound:
             return False
         return True
 
     async def attach(self, volume_id: str, instance_id: str, device: str) -> str:
-        raw = await call(self._executor, "ec2", "AttachVolume", lambda: self._ec2.attach_volume(
+        raw = await self._run("ec2", "AttachVolume", lambda: self._ec2.attach_volume(
             VolumeId=volume_id, InstanceId=instance_id, Device=device))
         return str(raw.get("State", ""))
 
     async def detach(self, volume_id: str, instance_id: str) -> None:
-        await call(self._executor, "ec2", "DetachVolume", lambda: self._ec2.detach_volume(
+        await self._run("ec2", "DetachVolume", lambda: self._ec2.detach_volume(
             VolumeId=volume_id, InstanceId=instance_id))
 
     async def modify(self, volume_id: str, size_gib: int | None = None,
@@ -154,17 +160,17 @@ class EbsVolumes:
                            ("Throughput", throughput)):
             if value is not None:
                 params[key] = value
-        raw = await call(self._executor, "ec2", "ModifyVolume",
+        raw = await self._run("ec2", "ModifyVolume",
                          lambda: self._ec2.modify_volume(**params))
         return _modification(raw["VolumeModification"])
 
     async def modification(self, volume_id: str) -> ModificationRecord | None:
-        def run() -> list[dict[str, Any]]:
+        def run() -> list[VolumeModificationTypeDef]:
             answer = self._ec2.describe_volumes_modifications(
                 Filters=[{"Name": "volume-id", "Values": [volume_id]}])
             return list(answer.get("VolumesModifications", []))
 
-        found = await call(self._executor, "ec2", "DescribeVolumesModifications", run)
+        found = await self._run("ec2", "DescribeVolumesModifications", run)
         latest = sorted(found, key=lambda m: str(m.get("StartTime", "")))
         return _modification(latest[-1]) if latest else None
 
@@ -175,8 +181,9 @@ class EbsVolumes:
 
     async def _instance_type(self, name: str) -> InstanceTypeRecord:
         if name not in self._types:
-            raw = await call(self._executor, "ec2", "DescribeInstanceTypes",
-                             lambda: self._ec2.describe_instance_types(InstanceTypes=[name]))
+            raw = await self._run("ec2", "DescribeInstanceTypes",
+                             lambda: self._ec2.describe_instance_types(
+                                 InstanceTypes=[cast("InstanceTypeType", name)]))
             found = raw.get("InstanceTypes", [])
             ebs = found[0].get("EbsInfo", {}) if found else {}
             self._types[name] = InstanceTypeRecord(
@@ -187,7 +194,7 @@ class EbsVolumes:
         return self._types[name]
 
 
-def _modification(raw: dict[str, Any]) -> ModificationRecord:
+def _modification(raw: Mapping[str, Any]) -> ModificationRecord:
     return ModificationRecord(
         volume_id=VolumeId(raw.get("VolumeId", "")),
         state=raw.get("ModificationState", ""),

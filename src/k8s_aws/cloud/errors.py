@@ -14,15 +14,22 @@ THROTTLING_CODES = frozenset(
     {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException",
      "RequestThrottled", "SlowDown", "EC2ThrottledException"}
 )
-DENIED_CODES = frozenset(
-    {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "AuthFailure",
-     "InvalidClientTokenId", "SignatureDoesNotMatch"}
+# The credentials themselves refused (unknown key, bad signature, expired or future-dated
+# request): granting an IAM action would not help.
+CREDENTIAL_CODES = frozenset(
+    {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
+     "RequestExpired", "UnrecognizedClientException", "AuthFailure"}
 )
-CONFLICT_CODES = frozenset(
-    {"DependencyViolation", "IncorrectState", "VolumeInUse", "InvalidVolume.ZoneMismatch",
-     "DuplicateLoadBalancerName", "InvalidPermission.Duplicate", "ResourceInUse",
-     "IdempotentParameterMismatch"}
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+ALREADY_EXISTS_CODES = frozenset(
+    {"InvalidGroup.Duplicate", "InvalidPermission.Duplicate", "DuplicatePolicyName",
+     "DuplicateLoadBalancerName"}
 )
+IN_USE_CODES = frozenset({"DependencyViolation", "ResourceInUse", "VolumeInUse"})
+WRONG_STATE_CODES = frozenset({"IncorrectState", "IncorrectModificationState"})
+LIMIT_CODES = frozenset({"AttachmentLimitExceeded", "VolumeLimitExceeded"})
+RATE_WINDOW_CODES = frozenset({"VolumeModificationRateExceeded"})
+CONFLICT_CODES = frozenset({"InvalidVolume.ZoneMismatch"})
 
 
 class CloudError(Exception):
@@ -44,6 +51,34 @@ class Conflict(CloudError):
 
 class Throttled(CloudError):
     """AWS rate-limited the call after botocore's own retries."""
+
+
+class AlreadyExists(Conflict):
+    """A create or an add found its resource, rule or policy there already."""
+
+
+class InUse(Conflict):
+    """The resource is still used (attached volume, referenced group, busy target group)."""
+
+
+class TokenReused(Conflict):
+    """The client token was used before with other parameters (IdempotentParameterMismatch)."""
+
+
+class WrongState(Conflict):
+    """The resource is mid-change (a modification still in progress, say)."""
+
+
+class LimitExceeded(CloudError):
+    """A per-resource limit is reached (attachments of an instance); freeing one helps."""
+
+
+class RateWindowExceeded(CloudError):
+    """AWS refuses the change for hours (one EBS modification per volume in six hours)."""
+
+
+class CredentialsRejected(CloudError):
+    """AWS refused the credentials themselves; no IAM grant helps, new credentials do."""
 
 
 class Denied(CloudError):
@@ -71,6 +106,18 @@ def iam_action(service: str, operation: str) -> str:
     return f"{prefix}:{operation}"
 
 
+_KIND_BY_CODE: dict[str, type[CloudError]] = {
+    code: kind
+    for codes, kind in (
+        (ALREADY_EXISTS_CODES, AlreadyExists), (IN_USE_CODES, InUse),
+        (frozenset({"IdempotentParameterMismatch"}), TokenReused),
+        (WRONG_STATE_CODES, WrongState), (LIMIT_CODES, LimitExceeded),
+        (RATE_WINDOW_CODES, RateWindowExceeded), (CONFLICT_CODES, Conflict),
+    )
+    for code in codes
+}
+
+
 def translate(exc: Exception, service: str, operation: str) -> CloudError:
     if isinstance(exc, CloudError):
         return exc
@@ -81,13 +128,16 @@ def translate(exc: Exception, service: str, operation: str) -> CloudError:
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code in THROTTLING_CODES:
             return Throttled(message, operation, code)
+        if code in CREDENTIAL_CODES:
+            return CredentialsRejected(f"credentials rejected: {message}", operation, code)
         if code in DENIED_CODES:
             action = iam_action(service, operation)
             return Denied(f"{message} (grant IAM action {action})", operation, code, action)
         if code.endswith("NotFound") or code.endswith(".NotFound") or code == "NoSuchEntity":
             return NotFound(message, operation, code)
-        if code in CONFLICT_CODES:
-            return Conflict(message, operation, code)
+        kind = _KIND_BY_CODE.get(code)
+        if kind is not None:
+            return kind(message, operation, code)
         if status >= 500 or code in ("InternalError", "ServiceUnavailable", "Unavailable"):
             return Unavailable(message, operation, code)
         return Invalid(message, operation, code)

@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k8s_aws.cloud.errors import translate
+from k8s_aws.cloud.runner import Runner
+from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.model.instance import InstanceId, InstanceRecord, InterfaceRecord
 from k8s_aws.support.batcher import Batcher
 from k8s_aws.support.expiring import ExpiringCache
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, InstanceTypeDef
+
 # EC2 accepts at most 200 values per filter.
 MAX_FILTER_VALUES = 200
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 
 
 def values_for(filter_name: str) -> Callable[[InstanceRecord], tuple[str, ...]]:
@@ -39,7 +44,7 @@ def values_for(filter_name: str) -> Callable[[InstanceRecord], tuple[str, ...]]:
     raise ValueError(f"no lookup by EC2 filter {filter_name!r}")
 
 
-def instance_record(raw: dict[str, Any]) -> InstanceRecord:
+def instance_record(raw: Mapping[str, Any]) -> InstanceRecord:
     interfaces = tuple(
         InterfaceRecord(
             device_index=int(eni.get("Attachment", {}).get("DeviceIndex", 0)),
@@ -79,7 +84,7 @@ def instance_record(raw: dict[str, Any]) -> InstanceRecord:
 class InstanceDirectory:
     def __init__(
         self,
-        ec2: Any,
+        ec2: EC2Client,
         executor: ThreadPoolExecutor,
         ttl: float = 300.0,
         batch_idle: float = 0.1,
@@ -89,13 +94,13 @@ class InstanceDirectory:
         """`cluster`: lookups other than by id find only instances carrying its cluster tag
         (any value); empty means any instance of the account and region."""
         self._ec2 = ec2
-        self._executor = executor
+        self._run = Runner(executor)
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
         self._fetched_at: dict[InstanceId, float] = {}
         # (filter, value) -> the ids of the not-terminated instances it matched when read.
         self._matches: dict[tuple[str, str], tuple[InstanceId, ...]] = {}
-        self._cluster_filter = (
-            [{"Name": "tag-key", "Values": [CLUSTER_TAG_PREFIX + cluster]}] if cluster else []
+        self._cluster_filter: list[FilterTypeDef] = (
+            [{"Name": "tag-key", "Values": [cluster_tag_key(cluster)]}] if cluster else []
         )
         self._batch = (batch_idle, batch_max_wait)
         self._zone_ids: dict[str, str] | None = None
@@ -105,20 +110,17 @@ class InstanceDirectory:
         )
         self._by_filter: dict[str, Batcher[str, tuple[InstanceRecord, ...]]] = {}
 
-    async def _call(self, operation: str, **params: Any) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            pages = self._ec2.get_paginator(operation).paginate(**params)
+    async def _call(self, filters: list[FilterTypeDef]) -> list[InstanceTypeDef]:
+        def run() -> list[InstanceTypeDef]:
+            pages = self._ec2.get_paginator("describe_instances").paginate(Filters=filters)
             return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, run)
-        except Exception as exc:
-            raise translate(exc, "ec2", "DescribeInstances") from exc
+        return await self._run("ec2", "DescribeInstances", run)
 
     async def _describe(
-        self, filters: list[dict[str, Any]]
+        self, filters: list[FilterTypeDef]
     ) -> list[InstanceRecord]:
-        raw = await self._call("describe_instances", Filters=filters)
+        raw = await self._call(filters)
         records = [instance_record(r) for r in raw]
         now = time.monotonic()
         for record in records:
@@ -142,7 +144,7 @@ class InstanceDirectory:
                     del self._matches[key]
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
-        filters = [{"Name": "instance-id", "Values": list(ids)}]
+        filters: list[FilterTypeDef] = [{"Name": "instance-id", "Values": list(ids)}]
         return {r.id: r for r in await self._describe(filters)}
 
     def _batcher(self, filter_name: str) -> Batcher[str, tuple[InstanceRecord, ...]]:
@@ -150,7 +152,8 @@ class InstanceDirectory:
             held_by = values_for(filter_name)
 
             async def fetch(values: list[str]) -> dict[str, tuple[InstanceRecord, ...]]:
-                filters = [{"Name": filter_name, "Values": values}, *self._cluster_filter]
+                filters: list[FilterTypeDef] = [
+                    {"Name": filter_name, "Values": values}, *self._cluster_filter]
                 found: dict[str, list[InstanceRecord]] = {}
                 for record in await self._describe(filters):
                     for value in set(held_by(record)) & set(values):
@@ -216,10 +219,15 @@ class InstanceDirectory:
                     zones = self._ec2.describe_availability_zones()["AvailabilityZones"]
                     return {z["ZoneName"]: z["ZoneId"] for z in zones}
 
-                try:
-                    self._zone_ids = await asyncio.get_running_loop().run_in_executor(
-                        self._executor, run
-                    )
-                except Exception as exc:
-                    raise translate(exc, "ec2", "DescribeAvailabilityZones") from exc
+                self._zone_ids = await self._run("ec2", "DescribeAvailabilityZones", run)
         return self._zone_ids.get(zone)
+
+
+def read_instance(ec2: EC2Client, instance_id: InstanceId) -> InstanceRecord | None:
+    """One instance read at start-up, before any event loop runs (bootstrap's own instance)."""
+    try:
+        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    except Exception as exc:
+        raise translate(exc, "ec2", "DescribeInstances") from exc
+    instances = [i for r in reservations for i in r["Instances"]]
+    return instance_record(instances[0]) if instances else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.clb_wire import attributes_of, group_of, summary, tags_of
 from k8s_aws.cloud.errors import NotFound
@@ -34,13 +34,19 @@ from k8s_aws.model.loadbalancer import (
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 from k8s_aws.support.batcher import Batcher
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, SecurityGroupTypeDef
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elb.type_defs import LoadBalancerDescriptionTypeDef
+
 # Which families `observe` reads; GROUPS: none (their load balancers are known gone).
 CLASSIC, NLB, EVERY, GROUPS = "classic", "nlb", "every", "groups"
 
 
 class LoadBalancerObserver:
     def __init__(
-        self, elb: Any, ec2: Any, run: Runner, cluster: str,
+        self, elb: ElasticLoadBalancingClient, ec2: EC2Client, run: Runner, cluster: str,
         directory: InstanceDirectory, network: NetworkDirectory, vpc_id: str = "",
         nlb: NetworkLoadBalancerReader | None = None,
     ) -> None:
@@ -126,7 +132,7 @@ class LoadBalancerObserver:
         """(frontend, backend). `vpc_id` may be unknown (""), as for a fresh replica deleting a
         Service before it has seen any node: then the groups are found by name alone
         (ownership is still decided by their tags), so a deletion never misses them."""
-        filters = [{"Name": "group-name",
+        filters: list[FilterTypeDef] = [{"Name": "group-name",
                     "Values": [frontend_group_name(name), backend_group_name(self._cluster)]}]
         if vpc_id:
             filters.append({"Name": "vpc-id", "Values": [vpc_id]})
@@ -144,7 +150,7 @@ class LoadBalancerObserver:
         return frontend, backend
 
     async def _groups_named(self, names: list[str]) -> dict[str, ObservedGroup]:
-        filters = [{"Name": "group-name", "Values": names}]
+        filters: list[FilterTypeDef] = [{"Name": "group-name", "Values": names}]
         if self._vpc_id:
             filters.append({"Name": "vpc-id", "Values": [self._vpc_id]})
         raw = await self._run("ec2", "DescribeSecurityGroups",
@@ -209,11 +215,11 @@ class LoadBalancerObserver:
                             vpc_id=self._vpc_id)
                 for n, lb in found.items()}
 
-    def _describe_groups(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _describe_groups(self, filters: list[FilterTypeDef]) -> list[SecurityGroupTypeDef]:
         return list(self._ec2.describe_security_groups(Filters=filters)["SecurityGroups"])
 
     # -- whole-fleet reads (the drift sweep) -----------------------------------------------
-    async def _all_load_balancers(self) -> list[dict[str, Any]]:
+    async def _all_load_balancers(self) -> list[LoadBalancerDescriptionTypeDef]:
         return await self._run(
             "elb", "DescribeLoadBalancers",
             lambda: [

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from k8s_aws.cloud import operations
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.lb_actions import Action, Plan
 from k8s_aws.model.loadbalancer import Observed
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 A = TypeVar("A", bound=Action)
 
@@ -35,13 +40,13 @@ class Applied:
 class Context:
     """What an applier works with: the clients, the cluster, the VPC, the results so far."""
 
-    elb: Any
-    ec2: Any
+    elb: ElasticLoadBalancingClient
+    ec2: EC2Client
     run: Runner
     cluster: str
     vpc_id: str
+    elbv2: ElasticLoadBalancingv2Client  # the Network LB family's client
     applied: Applied = field(default_factory=Applied)
-    elbv2: Any = None  # the Network LB family's client
 
 
 @dataclass(frozen=True)

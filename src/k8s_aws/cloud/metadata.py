@@ -3,6 +3,7 @@ machine we run on. Retries are bounded: off EC2 the answer is a quick, clear "no
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,12 @@ class _MetadataReader:
             url_path=path, retry_func=fetcher._default_retry, token=token
         )
         return str(response.text)
+
+
+def use_metadata_endpoint(url: str) -> None:
+    """Point IMDS reads, ours and botocore's credential chain alike, at `url` (the cloud
+    config's ec2imds override) through botocore's own endpoint setting."""
+    os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url
 
 
 def read_local_instance(timeout: float = 1.0, attempts: int = 2) -> LocalInstance:

@@ -4,17 +4,23 @@ read in whole-VPC calls and cached: the network changes rarely, Services often."
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from k8s_aws.cloud.runner import Runner
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.support.expiring import ExpiringCache
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
 
-def public_subnets(route_tables: list[dict[str, Any]], subnet_ids: list[str]) -> set[str]:
+
+def public_subnets(route_tables: Sequence[Mapping[str, Any]], subnet_ids: list[str]) -> set[str]:
     """Subnets whose route table (explicit association, else the main one) routes to an IGW."""
-    explicit: dict[str, dict[str, Any]] = {}
-    main: dict[str, Any] | None = None
+    explicit: dict[str, Mapping[str, Any]] = {}
+    main: Mapping[str, Any] | None = None
     for table in route_tables:
         for assoc in table.get("Associations", []):
             if assoc.get("Main"):
@@ -22,7 +28,7 @@ def public_subnets(route_tables: list[dict[str, Any]], subnet_ids: list[str]) ->
             elif assoc.get("SubnetId"):
                 explicit[assoc["SubnetId"]] = table
 
-    def to_igw(table: dict[str, Any] | None) -> bool:
+    def to_igw(table: Mapping[str, Any] | None) -> bool:
         return table is not None and any(
             str(r.get("GatewayId", "")).startswith("igw-") for r in table.get("Routes", [])
         )
@@ -31,7 +37,7 @@ def public_subnets(route_tables: list[dict[str, Any]], subnet_ids: list[str]) ->
 
 
 class NetworkDirectory:
-    def __init__(self, ec2: Any, run: Runner, ttl: float = 300.0) -> None:
+    def __init__(self, ec2: EC2Client, run: Runner, ttl: float = 300.0) -> None:
         self._ec2 = ec2
         self._run = run
         self._subnets: ExpiringCache[str, list[SubnetRecord]] = ExpiringCache(ttl)
@@ -48,7 +54,7 @@ class NetworkDirectory:
             return self._subnets.get(vpc_id) or await self._read_subnets(vpc_id)
 
     async def _read_subnets(self, vpc_id: str) -> list[SubnetRecord]:
-        vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+        vpc: list[FilterTypeDef] = [{"Name": "vpc-id", "Values": [vpc_id]}]
         raw = await self._run("ec2", "DescribeSubnets",
                               lambda: self._ec2.describe_subnets(Filters=vpc)["Subnets"])
         tables = await self._run(
@@ -84,9 +90,9 @@ class NetworkDirectory:
                     Filters=[{"Name": "group-id", "Values": missing}]
                 )["SecurityGroups"],
             )
-            for g in raw:
-                tags = tuple((t["Key"], t["Value"]) for t in g.get("Tags", []))
-                record = GroupRecord(g["GroupId"], tags)
+            for group in raw:
+                tags = tuple((t["Key"], t["Value"]) for t in group.get("Tags", []))
+                record = GroupRecord(SecurityGroupId(group["GroupId"]), tags)
                 self._groups.put(record.id, record)
                 found[record.id] = record
         return found

@@ -6,14 +6,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from k8s_aws.cloud.clb_group_actions import GroupInUse
 from k8s_aws.cloud.errors import Conflict, Invalid, NotFound
 from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.cloud.nlb_wire import health_check_args, tags_arg
 from k8s_aws.model import nlb_actions as act
+from k8s_aws.model.ids import Arn, LoadBalancerName
 from k8s_aws.model.loadbalancer import Observed
+
+if TYPE_CHECKING:
+    from mypy_boto3_elbv2.literals import ProtocolEnumType
+    from mypy_boto3_elbv2.type_defs import TargetDescriptionTypeDef
 from k8s_aws.model.nlb import (
     ObservedNetworkLB,
     ObservedNlbListener,
@@ -38,7 +43,8 @@ async def _create_tg(ctx: Context, a: act.CreateTargetGroup) -> None:
     created = await ctx.run(
         ELBV2, "CreateTargetGroup",
         lambda: ctx.elbv2.create_target_group(
-            Name=a.name, Protocol=a.protocol, Port=a.port, VpcId=ctx.vpc_id,
+            Name=a.name, Protocol=cast("ProtocolEnumType", a.protocol), Port=a.port,
+            VpcId=ctx.vpc_id,
             TargetType="instance", Tags=tags_arg(a.tags), **health_check_args(a.health_check),
         )["TargetGroups"][0],
     )
@@ -46,7 +52,7 @@ async def _create_tg(ctx: Context, a: act.CreateTargetGroup) -> None:
 
 
 def _created_tg(state: Observed, a: act.CreateTargetGroup, applied: Applied) -> Observed:
-    group = ObservedTargetGroup(applied.ref(act.target_group_ref(a.name)), a.name, a.protocol,
+    group = ObservedTargetGroup(Arn(applied.ref(act.target_group_ref(a.name))), a.name, a.protocol,
                                 a.port, a.health_check, a.tags, frozenset())
     kept = tuple(tg for tg in state.target_groups if tg.name != a.name)
     return replace(state, target_groups=(*kept, group))
@@ -142,7 +148,8 @@ async def _create_nlb(ctx: Context, a: act.CreateNetworkLoadBalancer) -> None:
 
 def _created_nlb(state: Observed, a: act.CreateNetworkLoadBalancer, applied: Applied) -> Observed:
     return replace(state, network_lb=ObservedNetworkLB(
-        arn=applied.ref(act.NLB_REF), name=a.name, dns_name=applied.dns_name,
+        arn=Arn(applied.ref(act.NLB_REF)), name=LoadBalancerName(a.name),
+        dns_name=applied.dns_name,
         internal=a.internal, subnets=tuple(sorted(a.subnets)),
         security_groups=tuple(applied.ref(g) for g in a.groups), tags=a.tags,
     ))
@@ -197,7 +204,8 @@ async def _create_listener(ctx: Context, a: act.CreateNlbListener) -> None:
     created = await ctx.run(
         ELBV2, "CreateListener",
         lambda: ctx.elbv2.create_listener(
-            LoadBalancerArn=ctx.applied.ref(a.load_balancer), Protocol=a.protocol, Port=a.port,
+            LoadBalancerArn=ctx.applied.ref(a.load_balancer),
+            Protocol=cast("ProtocolEnumType", a.protocol), Port=a.port,
             DefaultActions=[{"Type": "forward",
                              "TargetGroupArn": ctx.applied.ref(a.target_group)}],
             Tags=tags_arg(a.tags), **_tls_args(a),
@@ -218,7 +226,7 @@ def _listeners(state: Observed, change: Callable[[Listeners], Listeners]) -> Obs
 
 
 def _created_listener(state: Observed, a: act.CreateNlbListener, applied: Applied) -> Observed:
-    new = ObservedNlbListener(applied.ref(_listener_ref(a.port)), a.port, a.protocol,
+    new = ObservedNlbListener(Arn(applied.ref(_listener_ref(a.port))), a.port, a.protocol,
                               applied.ref(a.target_group), a.certificate, a.ssl_policy, a.alpn)
     return _listeners(state, lambda have: (*have, new))
 
@@ -240,17 +248,19 @@ register(ActionKind(
 
 
 # -- targets --------------------------------------------------------------------------------
-def _chunks(instances: tuple[str, ...]) -> list[list[dict[str, str]]]:
+def _chunks(instances: tuple[str, ...]) -> list[list[TargetDescriptionTypeDef]]:
     return [[{"Id": i} for i in instances[start : start + TARGET_CHUNK]]
             for start in range(0, len(instances), TARGET_CHUNK)]
 
 
-async def _register_chunk(ctx: Context, arn: str, chunk: list[dict[str, str]]) -> None:
+async def _register_chunk(ctx: Context, arn: str, chunk: list[TargetDescriptionTypeDef]
+                          ) -> None:
     await ctx.run(ELBV2, "RegisterTargets",
                   lambda: ctx.elbv2.register_targets(TargetGroupArn=arn, Targets=chunk))
 
 
-async def _deregister_chunk(ctx: Context, arn: str, chunk: list[dict[str, str]]) -> None:
+async def _deregister_chunk(ctx: Context, arn: str, chunk: list[TargetDescriptionTypeDef]
+                            ) -> None:
     """AWS refuses the whole call (InvalidTarget) if one instance no longer exists (it
     deregisters terminated instances itself): then each target goes alone, a gone one skipped."""
     try:

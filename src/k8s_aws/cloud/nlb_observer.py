@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.errors import NotFound
 from k8s_aws.cloud.nlb_wire import listener_of, load_balancer_of, tags_of, target_group_of
@@ -19,13 +19,21 @@ from k8s_aws.model.nlb import (
     target_group_name,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_elbv2.type_defs import (
+        LoadBalancerTypeDef,
+        TagDescriptionTypeDef,
+        TargetGroupTypeDef,
+    )
+
 ELBV2 = "elbv2"
 TAG_BATCH = 20  # DescribeTags takes at most 20 ARNs
 GONE_STATES = ("draining", "unused")  # deregistered (draining) or never serving traffic
 
 
 class NetworkLoadBalancerReader:
-    def __init__(self, elbv2: Any, run: Runner, cluster: str) -> None:
+    def __init__(self, elbv2: ElasticLoadBalancingv2Client, run: Runner, cluster: str) -> None:
         self._elbv2 = elbv2
         self._run = run
         self._cluster = cluster
@@ -61,7 +69,7 @@ class NetworkLoadBalancerReader:
         return lb, await self._with_targets(groups, tags)
 
     async def _with_targets(
-        self, groups: list[dict[str, Any]], tags: dict[str, tuple[tuple[str, str], ...]]
+        self, groups: list[TargetGroupTypeDef], tags: dict[str, tuple[tuple[str, str], ...]]
     ) -> tuple[ObservedTargetGroup, ...]:
         arns = [g["TargetGroupArn"] for g in groups]
         targets = await asyncio.gather(*(self._targets(arn) for arn in arns))
@@ -97,13 +105,13 @@ class NetworkLoadBalancerReader:
         result: dict[str, tuple[tuple[str, str], ...]] = {}
         for start in range(0, len(arns), TAG_BATCH):
             batch = arns[start : start + TAG_BATCH]
-            described: list[dict[str, Any]] = await self._run(
+            described = await self._run(
                 ELBV2, "DescribeTags", partial(self._describe_tags, batch))
             for entry in described:
                 result[entry["ResourceArn"]] = tags_of(entry.get("Tags", []))
         return result
 
-    def _describe_tags(self, arns: list[str]) -> list[dict[str, Any]]:
+    def _describe_tags(self, arns: list[str]) -> list[TagDescriptionTypeDef]:
         return list(self._elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"])
 
     async def service_target_groups(
@@ -119,18 +127,18 @@ class NetworkLoadBalancerReader:
             SERVICE_NAME_TAG) == key]
         return tuple(target_group_of(g, tags[g["TargetGroupArn"]], frozenset()) for g in mine)
 
-    async def _named_like(self, namespace: str, name: str) -> list[dict[str, Any]]:
+    async def _named_like(self, namespace: str, name: str) -> list[TargetGroupTypeDef]:
         prefix = target_group_name(self._cluster, namespace, name, 0, 0, "")[:-10]
         return [g for g in await self._all_target_groups()
                 if g["TargetGroupName"].startswith(prefix)]
 
-    async def _all_target_groups(self) -> list[dict[str, Any]]:
+    async def _all_target_groups(self) -> list[TargetGroupTypeDef]:
         return await self._run(ELBV2, "DescribeTargetGroups", lambda: [
             g for page in self._elbv2.get_paginator("describe_target_groups").paginate(
                 PaginationConfig={"PageSize": 400}) for g in page["TargetGroups"]
         ])
 
-    async def _all_load_balancers(self) -> list[dict[str, Any]]:
+    async def _all_load_balancers(self) -> list[LoadBalancerTypeDef]:
         return await self._run(ELBV2, "DescribeLoadBalancers", lambda: [
             lb for page in self._elbv2.get_paginator("describe_load_balancers").paginate(
                 PaginationConfig={"PageSize": 400}) for lb in page["LoadBalancers"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from k8s_aws.model.nlb import (
     ObservedNetworkLB,
@@ -11,12 +12,15 @@ from k8s_aws.model.nlb import (
     TargetHealthCheck,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_elbv2.type_defs import TagTypeDef
 
-def tags_of(raw: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
+
+def tags_of(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((t["Key"], t.get("Value", "")) for t in raw))
 
 
-def tags_arg(tags: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+def tags_arg(tags: tuple[tuple[str, str], ...]) -> list[TagTypeDef]:
     return [{"Key": k, "Value": v} for k, v in tags]
 
 
@@ -34,7 +38,7 @@ def health_check_args(check: TargetHealthCheck) -> dict[str, Any]:
     return args
 
 
-def health_check_of(raw: dict[str, Any]) -> TargetHealthCheck:
+def health_check_of(raw: Mapping[str, Any]) -> TargetHealthCheck:
     protocol = str(raw.get("HealthCheckProtocol", "TCP"))
     return TargetHealthCheck(
         protocol=protocol,
@@ -48,7 +52,7 @@ def health_check_of(raw: dict[str, Any]) -> TargetHealthCheck:
 
 
 def target_group_of(
-    raw: dict[str, Any], tags: tuple[tuple[str, str], ...], targets: frozenset[str]
+    raw: Mapping[str, Any], tags: tuple[tuple[str, str], ...], targets: frozenset[str]
 ) -> ObservedTargetGroup:
     return ObservedTargetGroup(
         arn=raw["TargetGroupArn"], name=raw["TargetGroupName"], protocol=raw["Protocol"],
@@ -56,7 +60,7 @@ def target_group_of(
     )
 
 
-def listener_of(raw: dict[str, Any]) -> ObservedNlbListener:
+def listener_of(raw: Mapping[str, Any]) -> ObservedNlbListener:
     actions = raw.get("DefaultActions", [])
     forward: dict[str, Any] = next((a for a in actions if a.get("Type") == "forward"), {})
     if raw["Protocol"] != "TLS":  # describes may carry a policy for plain listeners too
@@ -72,7 +76,7 @@ def listener_of(raw: dict[str, Any]) -> ObservedNlbListener:
 
 
 def load_balancer_of(
-    raw: dict[str, Any], tags: tuple[tuple[str, str], ...],
+    raw: Mapping[str, Any], tags: tuple[tuple[str, str], ...],
     listeners: tuple[ObservedNlbListener, ...],
 ) -> ObservedNetworkLB:
     return ObservedNetworkLB(

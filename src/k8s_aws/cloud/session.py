@@ -4,10 +4,11 @@ endpoint overrides, the user-agent app id, optional AssumeRole, and call account
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
 import botocore.session
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
@@ -16,15 +17,12 @@ from botocore.credentials import (
 
 from k8s_aws.cloud.calls import CallRecorder
 
-# Cloud-config service names (the reference's [ServiceOverride] Service) -> boto3 services.
-OVERRIDE_SERVICES = {
-    "ec2": ("ec2",),
-    "elasticloadbalancing": ("elb", "elbv2"),
-    "sts": ("sts",),
-    "iam": ("iam",),
-    "kms": ("kms",),
-}
-
+if TYPE_CHECKING:  # the stubs are a development dependency: typing only
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elb import ElasticLoadBalancingClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
 
 # One botocore data loader per process: it holds the parsed service models (EC2's alone is
 # about 23 MB), and each botocore session would otherwise load and keep its own copy.
@@ -66,7 +64,7 @@ class AwsClients:
         self._session = new_session(settings.region)
         if settings.role_arn:
             self._session = self._assume_role_session(settings)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, BaseClient] = {}
         options: dict[str, Any] = {
             "region_name": settings.region,
             "retries": {"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
@@ -99,7 +97,19 @@ class AwsClients:
         botocore_session._credentials = credentials  # botocore's way to inject credentials
         return boto3.session.Session(region_name=settings.region, botocore_session=botocore_session)
 
+    @overload
+    def client(self, service: Literal["ec2"]) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["elb"]) -> ElasticLoadBalancingClient: ...
+    @overload
+    def client(self, service: Literal["elbv2"]) -> ElasticLoadBalancingv2Client: ...
+    @overload
+    def client(self, service: Literal["sts"]) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["iam"]) -> IAMClient: ...
+
     def client(self, service: str) -> Any:
+        """The shared client of `service`, typed by its mypy-boto3 stub."""
         if service not in self._clients:
             client = cast(Any, self._session).client(
                 service, config=self._config, endpoint_url=self.settings.endpoints.get(service)
@@ -108,14 +118,3 @@ class AwsClients:
                 self._recorder.attach(client, service)
             self._clients[service] = client
         return self._clients[service]
-
-
-def override_endpoints(overrides: list[tuple[str, str, str]], region: str) -> dict[str, str]:
-    """(service, region, url) overrides of the cloud config -> boto3 service -> URL."""
-    endpoints: dict[str, str] = {}
-    for service, override_region, url in overrides:
-        if override_region != region:
-            continue
-        for boto_service in OVERRIDE_SERVICES.get(service, (service,)):
-            endpoints[boto_service] = url
-    return endpoints

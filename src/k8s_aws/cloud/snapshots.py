@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from k8s_aws.cloud.aio import call
 from k8s_aws.cloud.errors import NotFound
+from k8s_aws.cloud.runner import Runner
 from k8s_aws.model.volume import SnapshotId, SnapshotRecord
 from k8s_aws.support.batcher import Batcher
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, SnapshotTypeDef
 
 NAME_TAG = "CSIVolumeSnapshotName"
 MAX_BATCH = 200
 
 
-def snapshot_record(raw: dict[str, Any]) -> SnapshotRecord:
+def snapshot_record(raw: Mapping[str, Any]) -> SnapshotRecord:
     started = raw.get("StartTime")
     return SnapshotRecord(
         id=SnapshotId(raw["SnapshotId"]),
@@ -28,22 +33,22 @@ def snapshot_record(raw: dict[str, Any]) -> SnapshotRecord:
 
 
 class EbsSnapshots:
-    def __init__(self, ec2: Any, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
+    def __init__(self, ec2: EC2Client, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
                  batch_max_wait: float = 0.5) -> None:
         self._ec2 = ec2
-        self._executor = executor
+        self._run = Runner(executor)
         self._by_id: Batcher[str, SnapshotRecord] = Batcher(
             self._describe_ids, MAX_BATCH, batch_idle, batch_max_wait)
         self._by_name: Batcher[str, SnapshotRecord] = Batcher(
             self._describe_names, MAX_BATCH, batch_idle, batch_max_wait)
 
-    async def describe(self, filters: list[dict[str, Any]]) -> list[SnapshotRecord]:
-        def run() -> list[dict[str, Any]]:
+    async def describe(self, filters: list[FilterTypeDef]) -> list[SnapshotRecord]:
+        def run() -> list[SnapshotTypeDef]:
             pages = self._ec2.get_paginator("describe_snapshots").paginate(
                 OwnerIds=["self"], Filters=filters)
             return [s for page in pages for s in page["Snapshots"]]
 
-        raw = await call(self._executor, "ec2", "DescribeSnapshots", run)
+        raw = await self._run("ec2", "DescribeSnapshots", run)
         return [snapshot_record(s) for s in raw]
 
     async def _describe_ids(self, ids: list[str]) -> dict[str, SnapshotRecord]:
@@ -67,7 +72,7 @@ class EbsSnapshots:
         return await self.describe([{"Name": "tag-key", "Values": [NAME_TAG]}])
 
     async def create(self, volume_id: str, tags: dict[str, str]) -> SnapshotRecord:
-        raw = await call(self._executor, "ec2", "CreateSnapshot", lambda: self._ec2.create_snapshot(
+        raw = await self._run("ec2", "CreateSnapshot", lambda: self._ec2.create_snapshot(
             VolumeId=volume_id,
             TagSpecifications=[{"ResourceType": "snapshot",
                                 "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
@@ -76,7 +81,7 @@ class EbsSnapshots:
 
     async def delete(self, snapshot_id: str) -> bool:
         try:
-            await call(self._executor, "ec2", "DeleteSnapshot",
+            await self._run("ec2", "DeleteSnapshot",
                        lambda: self._ec2.delete_snapshot(SnapshotId=snapshot_id))
         except NotFound:
             return False

@@ -43,6 +43,28 @@ OVERRIDE_KEYS = {
 }
 MULTI_VALUED = {"NodeIPFamilies"}
 
+# [ServiceOverride] Service -> the boto3 services it covers. The reference v1.37 compares
+# Service with the AWS SDK for Go v2 service ids (`EC2`, `Elastic Load Balancing`, ...);
+# configs written for older releases use the SDK v1 endpoint ids (`ec2`,
+# `elasticloadbalancing`, which covered both ELB APIs). `ec2imds` / `ec2metadata` point the
+# instance metadata service elsewhere, whatever the Region. Matched case-insensitively.
+METADATA_SERVICE = "imds"
+OVERRIDE_SERVICES: dict[str, tuple[str, ...]] = {
+    "EC2": ("ec2",),
+    "Elastic Load Balancing": ("elb",),
+    "Elastic Load Balancing v2": ("elbv2",),
+    "STS": ("sts",),
+    "KMS": ("kms",),
+    "IAM": ("iam",),
+    "ec2imds": (METADATA_SERVICE,),
+    "ec2": ("ec2",),
+    "elasticloadbalancing": ("elb", "elbv2"),
+    "sts": ("sts",),
+    "kms": ("kms",),
+    "iam": ("iam",),
+    "ec2metadata": (METADATA_SERVICE,),
+}
+
 
 class CloudConfigError(ValueError):
     """The cloud config is invalid; the message names the section, key and allowed values."""
@@ -50,10 +72,13 @@ class CloudConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ServiceOverride:
+    """`service` as spelled in OVERRIDE_SERVICES; `targets` the boto3 services it covers."""
+
     name: str
     service: str
     region: str
     url: str
+    targets: tuple[str, ...] = ()
     signing_region: str = ""
     signing_method: str = ""
     signing_name: str = ""
@@ -82,10 +107,19 @@ class CloudConfig:
         """KubernetesClusterID wins over the older KubernetesClusterTag, as in the reference."""
         return self.cluster_id or self.cluster_tag
 
-    def override_for(self, service: str, region: str) -> ServiceOverride | None:
+    def override_for(self, target: str, region: str) -> ServiceOverride | None:
+        """The override of boto3 service `target` in `region` (IMDS: in any region)."""
         return next(
-            (o for o in self.overrides if o.service == service and o.region == region), None
+            (o for o in self.overrides if target in o.targets
+             and (o.region == region or target == METADATA_SERVICE)), None
         )
+
+    def endpoints(self, region: str) -> dict[str, str]:
+        """boto3 service -> URL, for the AWS APIs overridden in `region`."""
+        return {
+            target: o.url for o in self.overrides if o.region == region
+            for target in o.targets if target != METADATA_SERVICE
+        }
 
 
 _SECTION_RE = re.compile(r'^\[\s*([A-Za-z][\w-]*)\s*(?:"((?:[^"\\]|\\.)*)")?\s*\]$')
@@ -194,15 +228,30 @@ def _override(name: str, entries: dict[str, list[str]]) -> ServiceOverride:
         raise CloudConfigError(f"{where} URL: {values['URL']!r} must start with http:// or https://")
     if values.get("SigningMethod"):
         _choice(where, "SigningMethod", values["SigningMethod"], SIGNING_METHODS)
+    service = _choice(where, "Service", values["Service"].strip(), tuple(OVERRIDE_SERVICES))
     return ServiceOverride(
         name=name,
-        service=values["Service"].lower(),
-        region=values["Region"],
+        service=service,
+        region=values["Region"].strip(),
         url=values["URL"],
+        targets=OVERRIDE_SERVICES[service],
         signing_region=values.get("SigningRegion", ""),
         signing_method=values.get("SigningMethod", ""),
         signing_name=values.get("SigningName", ""),
     )
+
+
+def _refuse_duplicate(overrides: list[ServiceOverride]) -> None:
+    """Two overrides of one boto3 service in one region: which URL wins would be a guess."""
+    last = overrides[-1]
+    for earlier in overrides[:-1]:
+        shared = set(earlier.targets) & set(last.targets)
+        if shared and earlier.region == last.region:
+            raise CloudConfigError(
+                f'[ServiceOverride "{last.name}"] Service: {last.service!r} in {last.region}'
+                f' overrides the same API as [ServiceOverride "{earlier.name}"]'
+                f" ({earlier.service!r})"
+            )
 
 
 def parse_cloud_config(text: str) -> CloudConfig:
@@ -217,6 +266,7 @@ def parse_cloud_config(text: str) -> CloudConfig:
             global_values = _global(entries)
         elif section.lower() == "serviceoverride" and subsection:
             overrides.append(_override(subsection, entries))
+            _refuse_duplicate(overrides)
         else:
             shown = f'{section} "{subsection}"' if subsection else section
             raise CloudConfigError(
@@ -250,4 +300,16 @@ def ignored_settings(config: CloudConfig) -> list[str]:
     return [
         reason for field_name, reason in NOT_ACTED_ON.items()
         if getattr(config, field_name) != getattr(defaults, field_name)
-    ]
+    ] + [reason for o in config.overrides for reason in _unsigned_overrides(o)]
+
+
+def _unsigned_overrides(override: ServiceOverride) -> list[str]:
+    """botocore signs for the service and the override's Region: a SigningName, or a
+    SigningRegion other than Region, changes nothing."""
+    where = f'[ServiceOverride "{override.name}"]'
+    reasons = []
+    if override.signing_name:
+        reasons.append(f"{where} SigningName: requests are signed with the service's own name")
+    if override.signing_region and override.signing_region != override.region:
+        reasons.append(f"{where} SigningRegion: requests are signed for {override.region}")
+    return reasons

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
+
 LEGACY_CLUSTER_TAG = "KubernetesCluster"
 
 

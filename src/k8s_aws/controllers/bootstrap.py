@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from k8s_aws.cloud.errors import CloudError, NotConfigured, translate
-from k8s_aws.cloud.instances import instance_record
-from k8s_aws.cloud.metadata import LocalInstance, read_local_instance
-from k8s_aws.cloud.session import AwsClients, AwsSettings, override_endpoints
-from k8s_aws.config.cloudconfig import CloudConfig
+from k8s_aws.cloud.errors import CloudError, NotConfigured
+from k8s_aws.cloud.instances import read_instance
+from k8s_aws.cloud.metadata import LocalInstance, read_local_instance, use_metadata_endpoint
+from k8s_aws.cloud.session import AwsClients, AwsSettings
+from k8s_aws.config.cloudconfig import METADATA_SERVICE, CloudConfig
 from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
+from k8s_aws.model.instance import InstanceId
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,13 @@ def resolve_placement(
 
 def _cluster_from_own_tags(local: LocalInstance, aws: AwsClients) -> str:
     try:
-        reservations = aws.client("ec2").describe_instances(InstanceIds=[local.instance_id])
-    except Exception as exc:
-        error: CloudError = translate(exc, "ec2", "DescribeInstances")
+        instance = read_instance(aws.client("ec2"), InstanceId(local.instance_id))
+    except CloudError as error:
         raise NotConfigured(
             f"--cluster-name not set and this instance's tags could not be read: {error}"
         ) from None
-    instances = [i for r in reservations["Reservations"] for i in r["Instances"]]
     try:
-        name = cluster_name_from_tags(instance_record(instances[0]).tags) if instances else None
+        name = cluster_name_from_tags(instance.tags) if instance else None
     except AmbiguousCluster as exc:
         raise NotConfigured(str(exc)) from None
     if not name:
@@ -68,7 +67,10 @@ def resolve_aws(
     region_flag: str, cluster_flag: str, config: CloudConfig, app_id: str
 ) -> tuple[Placement, AwsSettings]:
     """Placement and the AWS settings every command uses: region, app id, the cloud
-    config's RoleARN and its [ServiceOverride] endpoints for that region."""
+    config's RoleARN and its [ServiceOverride] endpoints for that region (IMDS's for any)."""
+    metadata = config.override_for(METADATA_SERVICE, "")
+    if metadata is not None:
+        use_metadata_endpoint(metadata.url)
     base = AwsSettings(
         region=region_flag or config.region or "us-east-1",
         app_id=app_id,
@@ -76,7 +78,5 @@ def resolve_aws(
         source_arn=config.source_arn,
     )
     placement = resolve_placement(region_flag, cluster_flag, config, base)
-    endpoints = override_endpoints(
-        [(o.service, o.region, o.url) for o in config.overrides], placement.region
-    )
+    endpoints = config.endpoints(placement.region)
     return placement, replace(base, region=placement.region, endpoints=endpoints)

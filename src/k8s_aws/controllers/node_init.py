@@ -6,8 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
-from k8s_aws.cloud.errors import Denied
-from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.errors import CredentialsRejected, Denied
+from k8s_aws.cloud.services import InstanceDirectoryReads
 from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
 from k8s_aws.kube.informer import Obj
@@ -46,7 +46,7 @@ def name_lookups(node: NodeView, region: str) -> tuple[Lookup, ...]:
 
 
 async def _records(
-    directory: InstanceDirectory, lookup: Lookup, max_age: float | None
+    directory: InstanceDirectoryReads, lookup: Lookup, max_age: float | None
 ) -> tuple[InstanceRecord, ...]:
     if lookup.method is Method.INSTANCE_ID:
         record = await directory.get(InstanceId(lookup.values[0]), max_age=max_age)
@@ -55,7 +55,7 @@ async def _records(
 
 
 async def find_instance(
-    directory: InstanceDirectory, node: NodeView, region: str, max_age: float | None = None
+    directory: InstanceDirectoryReads, node: NodeView, region: str, max_age: float | None = None
 ) -> Match:
     """The node's instance by the first lookup that finds any (see nodes.naming)."""
     tried: list[Lookup] = []
@@ -68,7 +68,7 @@ async def find_instance(
 
 
 async def prefetch(
-    directory: InstanceDirectory, nodes: list[NodeView], region: str, max_age: float | None
+    directory: InstanceDirectoryReads, nodes: list[NodeView], region: str, max_age: float | None
 ) -> None:
     """Look all `nodes` up at once, so the batcher merges them into a few calls; the
     reconciles that follow find the records cached. Failures are left to the reconciles."""
@@ -84,7 +84,7 @@ class NodeInitController:
         self,
         *,
         cache: dict[str, Obj],
-        directory: InstanceDirectory,
+        directory: InstanceDirectoryReads,
         writer: NodeWriter,
         events: EventRecorder,
         region: str,
@@ -123,6 +123,9 @@ class NodeInitController:
             return None
         except Denied as exc:
             await self._events.record(ref, "Warning", "PermissionDenied", str(exc))
+            raise
+        except CredentialsRejected as exc:
+            await self._events.record(ref, "Warning", "CredentialsRejected", str(exc))
             raise
         # A dead instance must never lend a new Node its identity.
         if not isinstance(match, Found) or match.instance.state == "terminated":

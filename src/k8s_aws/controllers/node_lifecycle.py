@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.services import InstanceDirectoryReads
 from k8s_aws.controllers.node_init import find_instance, prefetch
 from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
@@ -40,7 +40,7 @@ class NodeLifecycleController:
         self,
         *,
         cache: dict[str, Obj],
-        directory: InstanceDirectory,
+        directory: InstanceDirectoryReads,
         writer: NodeWriter,
         events: EventRecorder,
         region: str,

@@ -15,10 +15,10 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from k8s_aws.cloud.clb import GroupInUse, LoadBalancerApplier, simulate
-from k8s_aws.cloud.errors import CloudError, Conflict, Denied, Invalid
+from k8s_aws.cloud.clb import GroupInUse, simulate
+from k8s_aws.cloud.errors import CloudError, Conflict, CredentialsRejected, Denied, Invalid
 from k8s_aws.cloud.interfaces import InterfaceWaiter
-from k8s_aws.cloud.lb_observer import LoadBalancerObserver
+from k8s_aws.cloud.services import LoadBalancerReads, LoadBalancerWrites
 from k8s_aws.controllers.service_deletion import Deletions
 from k8s_aws.controllers.service_drift import DriftSweeper
 from k8s_aws.controllers.service_inputs import (
@@ -70,7 +70,7 @@ class ServiceController:
 
     def __init__(
         self, *, services: dict[str, Obj], nodes: dict[str, Obj],
-        observer: LoadBalancerObserver, applier: LoadBalancerApplier,
+        observer: LoadBalancerReads, applier: LoadBalancerWrites,
         writer: ServiceWriter, events: EventRecorder, settings: PlannerSettings,
         waiter: InterfaceWaiter | None = None,
     ) -> None:
@@ -143,7 +143,7 @@ class ServiceController:
                     return await self._deletion(raw, ref)
             async with self.backend_guard.shared():
                 return await self._ensure(raw, ref, await self.plan_service(raw))
-        except (Denied, Invalid, Conflict) as exc:
+        except (CredentialsRejected, Denied, Invalid, Conflict) as exc:
             if not isinstance(exc, GroupInUse):
                 await self._aws_refused(key, ref, exc)
             raise

@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from k8s_aws.cloud.interfaces import InterfaceWaiter
-from k8s_aws.cloud.lb_observer import LoadBalancerObserver
+from k8s_aws.cloud.services import LoadBalancerReads
 from k8s_aws.loadbalancer.deletion import StagedDeletion
 from k8s_aws.model.loadbalancer import Observed
 from k8s_aws.support.expiring import ExpiringCache
@@ -40,7 +40,7 @@ class Awaiting:
 
 class Deletions:
     def __init__(
-        self, observer: LoadBalancerObserver, waiter: InterfaceWaiter | None,
+        self, observer: LoadBalancerReads, waiter: InterfaceWaiter | None,
         queue: WorkQueue[str],
     ) -> None:
         self._observer = observer

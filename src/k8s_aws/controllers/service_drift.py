@@ -9,8 +9,9 @@ import contextlib
 import logging
 
 from k8s_aws.cloud.errors import CloudError
-from k8s_aws.cloud.lb_observer import LoadBalancerObserver
+from k8s_aws.cloud.services import LoadBalancerReads
 from k8s_aws.loadbalancer.drift import group_drifted, load_balancer_drifted, network_lb_drifted
+from k8s_aws.model.ids import LoadBalancerName
 from k8s_aws.model.loadbalancer import Observed, ObservedGroup
 from k8s_aws.support.workqueue import WorkQueue
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 class DriftSweeper:
     def __init__(
-        self, observer: LoadBalancerObserver, known: dict[str, Observed], queue: WorkQueue[str]
+        self, observer: LoadBalancerReads, known: dict[str, Observed], queue: WorkQueue[str]
     ) -> None:
         self._observer = observer
         self._known = known
@@ -39,7 +40,7 @@ class DriftSweeper:
         return lost
 
     async def _nlbs_drifted(
-        self, snapshots: dict[str, Observed], by_nlb: dict[str, str],
+        self, snapshots: dict[str, Observed], by_nlb: dict[LoadBalancerName, str],
         groups: dict[str, ObservedGroup],
     ) -> set[str]:
         fleet = await self._observer.nlb_fleet(set(by_nlb))

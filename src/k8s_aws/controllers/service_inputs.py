@@ -3,7 +3,8 @@ caches, the AWS side from the observer (shared by the service controller and `k8
 
 from __future__ import annotations
 
-from k8s_aws.cloud.lb_observer import CLASSIC, EVERY, GROUPS, NLB, LoadBalancerObserver
+from k8s_aws.cloud.lb_observer import CLASSIC, EVERY, GROUPS, NLB
+from k8s_aws.cloud.services import LoadBalancerReads
 from k8s_aws.kube.informer import Obj
 from k8s_aws.kube.nodes import NodeView
 from k8s_aws.loadbalancer.annotations import NLB as NLB_TYPE
@@ -78,7 +79,7 @@ def instance_ids(request: PlanRequest) -> tuple[str, ...]:
 
 
 async def observe_and_plan(
-    observer: LoadBalancerObserver, settings: PlannerSettings, raw: Obj,
+    observer: LoadBalancerReads, settings: PlannerSettings, raw: Obj,
     services: dict[str, Obj], nodes: dict[str, Obj], known: Observed | None = None,
     released: dict[str, str] | None = None, deletion_snapshot: Observed | None = None,
     lbs_gone: bool = False, cluster_backend: Observed | None = None,

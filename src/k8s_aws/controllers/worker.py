@@ -9,7 +9,13 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from k8s_aws.cloud.errors import CloudError, Denied, Invalid, NotConfigured
+from k8s_aws.cloud.errors import (
+    CloudError,
+    CredentialsRejected,
+    Denied,
+    Invalid,
+    NotConfigured,
+)
 from k8s_aws.kube.errors import KubeConflict
 from k8s_aws.support.workqueue import ShutDown, WorkQueue
 
@@ -64,7 +70,7 @@ async def _worker(controller: Controller, metrics: ReconcileMetrics) -> None:
         except KubeConflict:
             result = "conflict"
             queue.add(key)  # the informer brings the newer object; plan again at once
-        except (Denied, Invalid, NotConfigured) as exc:
+        except (CredentialsRejected, Denied, Invalid, NotConfigured) as exc:
             result = "error"
             delay = queue.add_rate_limited(key)
             log.error("%s %s: %s (retry in %.0fs)", controller.name, key, exc, delay)

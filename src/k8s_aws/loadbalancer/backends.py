@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from k8s_aws.model.cluster_tag import cluster_tag_key
+from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord
 
@@ -38,7 +40,7 @@ def node_security_group(
 ) -> tuple[str | None, str | None]:
     """(group id, warning). The cluster-tagged group, else the only group; several tagged
     groups are resolved deterministically (smallest id) with a warning instead of failing."""
-    tag = f"kubernetes.io/cluster/{cluster}"
+    tag = cluster_tag_key(cluster)
     tagged = sorted(g.id for g in groups if any(k == tag for k, _ in g.tags))
     if len(tagged) == 1:
         return tagged[0], None
@@ -78,7 +80,8 @@ def backends_of(
         if record is None or not eligible(node, target_labels):
             continue
         group, warning = node_security_group(
-            [group_by_id[g] for g in record.security_groups if g in group_by_id], cluster
+            [group_by_id[SecurityGroupId(g)] for g in record.security_groups
+             if g in group_by_id], cluster
         )
         if warning:
             warnings.append(f"instance {record.id}: {warning}")

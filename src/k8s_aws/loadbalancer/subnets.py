@@ -8,9 +8,9 @@ LB keeps its subnets while they remain valid, so tagging more subnets later move
 
 from __future__ import annotations
 
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
 from k8s_aws.model.network import SubnetRecord
 
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 ROLE_ELB = "kubernetes.io/role/elb"
 ROLE_INTERNAL_ELB = "kubernetes.io/role/internal-elb"
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
+from k8s_aws.model.ids import LoadBalancerName, SecurityGroupId
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
 
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+__all__ = ["CLUSTER_TAG_PREFIX"]  # and the shapes below; re-exported for the planners
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
 BACKEND_ROLE_TAG = "k8s-aws/role"
 BACKEND_ROLE = "lb-backends"
@@ -90,7 +92,7 @@ class DesiredLoadBalancer:
 
 @dataclass(frozen=True)
 class ObservedGroup:
-    id: str
+    id: SecurityGroupId
     name: str
     tags: tuple[tuple[str, str], ...]
     rules: frozenset[IngressRule] = frozenset()
@@ -101,7 +103,7 @@ class ObservedGroup:
 
 @dataclass(frozen=True)
 class ObservedLoadBalancer:
-    name: str
+    name: LoadBalancerName
     dns_name: str
     internal: bool
     subnets: tuple[str, ...]

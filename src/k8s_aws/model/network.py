@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from k8s_aws.model.ids import SecurityGroupId
+
 
 @dataclass(frozen=True)
 class SubnetRecord:
@@ -25,5 +27,5 @@ class SubnetRecord:
 
 @dataclass(frozen=True)
 class GroupRecord:
-    id: str
+    id: SecurityGroupId
     tags: tuple[tuple[str, str], ...]

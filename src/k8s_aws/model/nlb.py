@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from k8s_aws.model.ids import Arn, LoadBalancerName
+
 if TYPE_CHECKING:
     from k8s_aws.model.loadbalancer import DesiredGroup
 
@@ -74,7 +76,7 @@ class DesiredNetworkLB:
 
 @dataclass(frozen=True)
 class ObservedTargetGroup:
-    arn: str
+    arn: Arn
     name: str
     protocol: str
     port: int
@@ -86,7 +88,7 @@ class ObservedTargetGroup:
 
 @dataclass(frozen=True, order=True)
 class ObservedNlbListener:
-    arn: str
+    arn: Arn
     port: int
     protocol: str
     target_group_arn: str
@@ -97,8 +99,8 @@ class ObservedNlbListener:
 
 @dataclass(frozen=True)
 class ObservedNetworkLB:
-    arn: str
-    name: str
+    arn: Arn
+    name: LoadBalancerName
     dns_name: str
     internal: bool
     subnets: tuple[str, ...]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8s_aws.cloud.operations import FEATURES, Access, Operation, for_features
+from k8s_aws.model.cluster_tag import cluster_tag_key
 
 CLUSTER_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9._-]*$")
 KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
@@ -56,7 +57,7 @@ def validate(request: PolicyRequest) -> None:
 
 
 def tag_key(cluster: str) -> str:
-    return f"kubernetes.io/cluster/{cluster}"
+    return cluster_tag_key(cluster)
 
 
 def _statement(

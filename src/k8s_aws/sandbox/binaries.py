@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,12 +21,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from k8s_aws.sandbox.gomod import (
+    consumer_gomod,
+    staging_replacements,
+    versioned_replaces,
+    without_replaces,
+)
+
 KUBERNETES_VERSION = "v1.35.4"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 CSI_SANITY_VERSION = "v5.4.0"
 # The reference cloud controller manager, for side-by-side benchmarks only (not `make test`).
 CLOUD_PROVIDER_AWS_VERSION = "v1.37.1"
+# The CSI sidecars: the newest versions that all pin client-go v0.36.1 (and csi-lib-utils
+# v0.24.0), so one `go build` compiles their shared dependencies once. The next versions
+# (v6.4.0, v4.13.0, v2.3.0, v8.7.0) move to v0.37.x at different patch levels.
+PROVISIONER_VERSION = "v6.3.0"
+ATTACHER_VERSION = "v4.12.0"
+RESIZER_VERSION = "v2.2.0"
+SNAPSHOTTER_VERSION = "v8.6.0"
+SNAPSHOT_CLIENT = "github.com/kubernetes-csi/external-snapshotter/client/v8"
 # Not checked against the module proxy: it refused the module here (Nov 2026).
 
 
@@ -54,6 +68,24 @@ class GoBuild:
     # `replace` targets of the module's go.mod that the proxy refuses: dropped, so the
     # original module at the required version is used instead.
     drop_replaces: tuple[str, ...] = field(default=())
+    # More modules required beside `module` (one build list for several tools).
+    also_require: tuple[tuple[str, str], ...] = field(default=())
+    # Copy the versioned `replace` lines of every required module's go.mod into the consumer
+    # (a consumer module ignores its dependencies' replaces); `replaces` are added after them.
+    inherit_replaces: bool = False
+    replaces: tuple[str, ...] = field(default=())
+    # The module holding `data_dirs`, when it is not `module`.
+    data_module: tuple[str, str] | None = None
+    go_version: str = "1.25"
+
+    @property
+    def requires(self) -> tuple[tuple[str, str], ...]:
+        return ((self.module, self.version), *self.also_require)
+
+    @property
+    def cache_key(self) -> str:
+        """The install directory's suffix: every pinned version that goes into the build."""
+        return "-".join(version for _, version in self.requires)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -113,6 +145,33 @@ CSI_SANITY = GoBuild(
     ldflags="-s -w",
 )
 
+CSI_SIDECARS = GoBuild(
+    name="csi-sidecars",
+    module="github.com/kubernetes-csi/external-provisioner/v6",
+    version=PROVISIONER_VERSION,
+    also_require=(
+        ("github.com/kubernetes-csi/external-attacher/v4", ATTACHER_VERSION),
+        ("github.com/kubernetes-csi/external-resizer/v2", RESIZER_VERSION),
+        ("github.com/kubernetes-csi/external-snapshotter/v8", SNAPSHOTTER_VERSION),
+        (SNAPSHOT_CLIENT, SNAPSHOTTER_VERSION),
+    ),
+    packages=(
+        "github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner",
+        "github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher",
+        "github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer",
+        "github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter",
+        "github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller",
+    ),
+    ldflags="-s -w",
+    inherit_replaces=True,
+    # external-snapshotter replaces its client module with `./client`, which its module zip
+    # lacks: the published client module at the same version is that directory's content.
+    replaces=(f"replace {SNAPSHOT_CLIENT} => {SNAPSHOT_CLIENT} {SNAPSHOTTER_VERSION}",),
+    data_module=(SNAPSHOT_CLIENT, SNAPSHOTTER_VERSION),
+    data_dirs=("config/crd",),
+    go_version="1.26.0",
+)
+
 CLOUD_PROVIDER_AWS = GoBuild(
     name="cloud-provider-aws",
     module="k8s.io/cloud-provider-aws",
@@ -125,7 +184,7 @@ CLOUD_PROVIDER_AWS = GoBuild(
     drop_replaces=("github.com/google/cel-go",),
 )
 
-SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES)
+SANDBOX_BUILDS: tuple[GoBuild, ...] = (ETCD, KWOK, KUBERNETES, CSI_SIDECARS)
 # Built only on demand (`make bench-reference`), never by `make binaries` / `make test`.
 ON_DEMAND_BUILDS: tuple[GoBuild, ...] = (CSI_SANITY, CLOUD_PROVIDER_AWS)
 
@@ -140,7 +199,7 @@ def cache_dir() -> Path:
 
 
 def install_dir(build: GoBuild) -> Path:
-    return cache_dir() / "bin" / f"{build.name}-{build.version}"
+    return cache_dir() / "bin" / f"{build.name}-{build.cache_key}"
 
 
 def is_built(build: GoBuild) -> bool:
@@ -173,29 +232,6 @@ def _module_info(module: str, version: str, workdir: Path) -> dict[str, str]:
     return info
 
 
-_STAGING_RE = re.compile(r"^\s*(k8s\.io/[\w.-]+)\s+v0\.0\.0\s*(//.*)?$", re.MULTILINE)
-
-
-def staging_replacements(kubernetes_gomod: str, version: str) -> list[str]:
-    """The `replace` lines pinning each staging module to the release's published version."""
-    _, minor, patch = version.lstrip("v").split(".")
-    names = sorted(set(_STAGING_RE.findall(kubernetes_gomod)), key=lambda m: m[0])
-    return [f"replace {name} => {name} v0.{minor}.{patch}" for name, _ in names]
-
-
-def without_replaces(gomod: str, modules: tuple[str, ...]) -> str:
-    """`gomod` without the `replace` directives (single or in a block) of `modules`."""
-    kept = []
-    for line in gomod.splitlines():
-        words = line.split()
-        if words[:1] == ["replace"]:
-            words = words[1:]
-        if len(words) >= 3 and words[0] in modules and "=>" in words:
-            continue
-        kept.append(line)
-    return "\n".join(kept) + "\n"
-
-
 def _prepare_main_module(build: GoBuild, workdir: Path) -> None:
     """Copy the downloaded module into `workdir` (writable) and mend its go.mod."""
     source = Path(_module_info(build.module, build.version, workdir.parent)["Dir"])
@@ -205,20 +241,6 @@ def _prepare_main_module(build: GoBuild, workdir: Path) -> None:
         path.chmod(path.stat().st_mode | 0o200)
     gomod = workdir / "go.mod"
     gomod.write_text(without_replaces(gomod.read_text(), build.drop_replaces))
-
-
-def consumer_gomod(build: GoBuild, replacements: list[str]) -> str:
-    lines = [
-        f"module k8s-aws.local/build/{build.name}",
-        "",
-        "go 1.25",
-        "",
-        f"require {build.module} {build.version}",
-        "",
-        *replacements,
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def _progress(label: str, lines_seen: int, started: float, final: bool = False) -> None:
@@ -276,6 +298,12 @@ def _write_consumer_module(build: GoBuild, workdir: Path) -> None:
     if build.replace_staging:
         info = _module_info(build.module, build.version, workdir)
         replacements = staging_replacements(Path(info["GoMod"]).read_text(), build.version)
+    if build.inherit_replaces:
+        for module, version in build.requires:
+            gomod = Path(_module_info(module, version, workdir)["GoMod"]).read_text()
+            replacements += versioned_replaces(gomod)
+        replacements = list(dict.fromkeys(replacements))
+    replacements += build.replaces
     (workdir / "go.mod").write_text(consumer_gomod(build, replacements))
 
 
@@ -286,10 +314,10 @@ def ensure_built(build: GoBuild) -> Path:
         return target
     if shutil.which("go") is None:
         raise BuildError("building the sandbox binaries needs the Go toolchain: no 'go' on PATH")
-    with _build_lock(f"{build.name}-{build.version}"):
+    with _build_lock(f"{build.name}-{build.cache_key}"):
         if is_built(build):
             return target
-        workdir = cache_dir() / "build" / f"{build.name}-{build.version}"
+        workdir = cache_dir() / "build" / f"{build.name}-{build.cache_key}"
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         if build.main_module:
@@ -301,7 +329,8 @@ def ensure_built(build: GoBuild) -> Path:
         staging.mkdir(parents=True)
         _run_go_build(build, workdir, staging)
         if build.data_dirs:
-            source = Path(_module_info(build.module, build.version, workdir)["Dir"])
+            module, version = build.data_module or (build.module, build.version)
+            source = Path(_module_info(module, version, workdir)["Dir"])
             for relative in build.data_dirs:
                 for yaml_file in sorted((source / relative).glob("*.yaml")):
                     if yaml_file.name != "kustomization.yaml":

@@ -35,18 +35,20 @@ def manifest(name: str) -> Path:
 
 
 def install_rbac(kubectl: Path, admin_kubeconfig: Path) -> None:
-    _kubectl(kubectl, admin_kubeconfig, "apply", "-f", str(manifest("rbac.yaml")))
+    run_kubectl(kubectl, admin_kubeconfig, "apply", "-f", str(manifest("rbac.yaml")))
 
 
 def service_account_kubeconfig(
-    kubectl: Path, admin_kubeconfig: Path, server: str, ca_cert: Path, target: Path
+    kubectl: Path, admin_kubeconfig: Path, server: str, ca_cert: Path, target: Path,
+    account: str = SERVICE_ACCOUNT,
 ) -> Path:
-    """A kubeconfig holding a token issued for the controller-manager's ServiceAccount."""
-    token = _kubectl(
-        kubectl, admin_kubeconfig, "create", "token", SERVICE_ACCOUNT,
+    """A kubeconfig holding a token issued for a kube-system ServiceAccount (by default the
+    controller-manager's)."""
+    token = run_kubectl(
+        kubectl, admin_kubeconfig, "create", "token", account,
         "--namespace=kube-system", "--duration=8760h",
     ).strip()
-    identity = Identity(f"system:serviceaccount:kube-system:{SERVICE_ACCOUNT}", (), token)
+    identity = Identity(f"system:serviceaccount:kube-system:{account}", (), token)
     return write_kubeconfig(target, server, ca_cert, identity, "k8s-aws-sandbox")
 
 
@@ -84,10 +86,10 @@ def controller_manager_spec(
     )
 
 
-def _kubectl(kubectl: Path, kubeconfig: Path, *args: str) -> str:
+def run_kubectl(kubectl: Path, kubeconfig: Path, *args: str, timeout: float = 60) -> str:
     result = subprocess.run(
         [str(kubectl), f"--kubeconfig={kubeconfig}", *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True, text=True, timeout=timeout, check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")

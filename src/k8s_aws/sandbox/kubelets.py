@@ -31,8 +31,10 @@ from botocore.config import Config
 from kubernetes_asyncio import client
 
 from k8s_aws.kube.client import api_client
+from k8s_aws.model.cluster_tag import cluster_tag_key
+from k8s_aws.sandbox import csinodes
 from k8s_aws.sandbox.binaries import KUBERNETES_VERSION
-from k8s_aws.sandbox.layout import NODE_NAMING, cluster_tag_key
+from k8s_aws.sandbox.layout import NODE_NAMING
 from k8s_aws.support import netguard
 
 log = logging.getLogger("k8s_aws.sandbox.kubelets")
@@ -54,6 +56,8 @@ class Vm:
     private_ip: str
     bosh_id: str = ""
     instance_group: str = "worker"
+    zone: str = ""
+    instance_type: str = ""
 
 
 def node_name(vm: Vm, naming: str) -> str:
@@ -102,7 +106,8 @@ def vm_of(raw: dict[str, Any]) -> Vm:
     tags = {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
     return Vm(raw["InstanceId"], raw["State"]["Name"], raw.get("PrivateDnsName", ""),
               raw.get("PrivateIpAddress", ""), tags.get("id", ""),
-              tags.get("instance_group", ""))
+              tags.get("instance_group", ""), raw.get("Placement", {}).get("AvailabilityZone", ""),
+              raw.get("InstanceType", ""))
 
 
 def vms_by_node_name(vms: list[Vm], naming: str) -> dict[str, Vm]:
@@ -118,10 +123,12 @@ def vms_by_node_name(vms: list[Vm], naming: str) -> dict[str, Vm]:
 
 class Kubelets:
     def __init__(
-        self, ec2: Any, core: client.CoreV1Api, cluster: str, naming: str = NODE_NAMING[0]
+        self, ec2: Any, core: client.CoreV1Api, cluster: str, naming: str = NODE_NAMING[0],
+        storage: client.StorageV1Api | None = None,
     ) -> None:
         self._ec2 = ec2
         self._core = core
+        self._storage = storage
         self._cluster = cluster
         self._naming = naming
         # Only the BOSH release runs a kubelet on its control VMs.
@@ -176,6 +183,26 @@ class Kubelets:
                 await self._core.patch_node(
                     name, {"metadata": {"annotations": {KUBELET_ANNOTATION: wanted}}}
                 )
+        if self._storage is not None:
+            await self._register_csi(ours, by_name)
+
+    async def _register_csi(self, ours: dict[str, Any], by_name: dict[str, Vm]) -> None:
+        """node-driver-registrar's job on each running VM's Node: the CSINode and the
+        topology labels (see `csinodes`)."""
+        assert self._storage is not None
+        registered = {c.metadata.name for c in (await self._storage.list_csi_node()).items}
+        for name, node in ours.items():
+            vm = by_name.get(name)
+            if vm is None or vm.state not in RUNNING_STATES or not vm.zone:
+                continue
+            missing = csinodes.needs_labels(node.metadata.labels or {}, vm.zone)
+            if missing:
+                await self._core.patch_node(name, {"metadata": {"labels": missing}})
+            if name not in registered:
+                log.info("registering CSI driver on %s as %s", name, vm.instance_id)
+                body = csinodes.csinode_manifest(
+                    name, node.metadata.uid, vm.instance_id, vm.instance_type)
+                await self._storage.create_csi_node(cast(Any, body))
 
     async def run(self, interval: float) -> None:
         """Sync every `interval` seconds, or twice as long as the last sync took: with
@@ -197,7 +224,8 @@ async def _main(args: argparse.Namespace) -> None:
     app_id: dict[str, Any] = {"user_agent_appid": "sandbox-kubelets"}
     ec2 = session.client("ec2", endpoint_url=args.emulator, config=Config(**app_id))
     async with await api_client(Path(args.kubeconfig)) as api:
-        kubelets = Kubelets(ec2, client.CoreV1Api(api), args.cluster, args.node_naming)
+        kubelets = Kubelets(ec2, client.CoreV1Api(api), args.cluster, args.node_naming,
+                            client.StorageV1Api(api) if args.csi else None)
         await kubelets.run(args.interval)
 
 
@@ -211,6 +239,8 @@ def main() -> None:
     parser.add_argument("--cluster", required=True)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--node-naming", choices=NODE_NAMING, default=NODE_NAMING[0])
+    parser.add_argument("--csi", action="store_true",
+                        help="also do node-driver-registrar's job: CSINodes, topology labels")
     asyncio.run(_main(parser.parse_args()))
 
 

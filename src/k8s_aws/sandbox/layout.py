@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from k8s_aws.model.cluster_tag import cluster_tag_key
+
 VPC_CIDR = "10.0.0.0/16"
 ROLE_ELB = "kubernetes.io/role/elb"
 ROLE_INTERNAL_ELB = "kubernetes.io/role/internal-elb"
-
-
-def cluster_tag_key(cluster: str) -> str:
-    return f"kubernetes.io/cluster/{cluster}"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class SandboxState:
     access_key: str = "sandbox"
     secret_key: str = "sandbox"
     iam_enforced: bool = False
+    csi_sidecars: list[str] = field(default_factory=list)  # started beside the CSI driver
 
     @property
     def root(self) -> Path:

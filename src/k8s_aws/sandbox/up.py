@@ -19,6 +19,7 @@ from k8s_aws.sandbox.controllers import (
     install_rbac,
     service_account_kubeconfig,
 )
+from k8s_aws.sandbox.csi_controller import start_sidecars
 from k8s_aws.sandbox.fidelity.control import ControlError, FidelityControl
 from k8s_aws.sandbox.iam import enable_enforcement
 from k8s_aws.sandbox.kubeconfig import (
@@ -309,6 +310,7 @@ def _bring_up(options: SandboxOptions, root: Path, group: ProcessGroup) -> Sandb
             f"--cluster={options.cluster}",
             f"--interval={options.kubelet_interval}",
             f"--node-naming={options.node_naming}",
+            "--csi",
             keys=keys,
         ),
         lambda: True,
@@ -360,6 +362,10 @@ def _start_controllers(
                         state.cluster),
         csi_socket.is_socket,
     )
+    state.csi_sidecars = start_sidecars(
+        starter, kubectl, state.kubeconfig, state.apiserver_url, state.ca_cert, root, csi_socket
+    )
+    state.save()
     _say("waiting for the controller-manager to initialize the nodes")
 
     def all_initialized() -> bool:
@@ -371,30 +377,3 @@ def _start_controllers(
         timeout=options.ready_timeout,
         what="every node initialized (uninitialized taint removed)",
     )
-
-
-def summary(state: SandboxState) -> str:
-    world = state.world
-    lines = [
-        f"k8s-aws sandbox '{state.cluster}' is up in {state.dir}",
-        f"  Kubernetes API   {state.apiserver_url}  (kubeconfig: {state.kubeconfig})",
-        f"  AWS emulator     {state.emulator_url}  region {state.region}",
-        f"  IMDS (IMDSv2)    {state.imds_url}  as control VM {world.control_instance}",
-        f"  VPC              {world.vpc_id}, {len(world.subnets)} subnets, "
-        f"node SG {world.node_security_group}",
-        f"  worker VMs       {len(world.worker_instances)}: {' '.join(world.worker_instances)}",
-        (
-            f"  controller-manager  {state.controller_manager_url}/metrics (leader-elected, "
-            f"AWS calls in {state.root / 'calls'})"
-            if state.controller_manager_url
-            else "  controller-manager  not started (--without-controllers)"
-        ),
-        "",
-        "Use it:",
-        f"  {state.root / 'bin' / 'kubectl'} get nodes",
-        f"  . {state.root / 'aws.env'} && aws ec2 describe-instances",
-        f"  k8s-aws sandbox status --dir {state.dir}",
-        f"  k8s-aws sandbox down --dir {state.dir}",
-    ]
-    return "\n".join(lines)
-

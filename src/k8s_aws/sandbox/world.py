@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.ops.iam_policy import PolicyRequest, generate
 from k8s_aws.sandbox.layout import (
     NODE_NAMING,
     VPC_CIDR,
     bosh_vm_tags,
-    cluster_tag_key,
     subnet_layout,
 )
 
@@ -132,6 +132,7 @@ def _network(ec2: EC2Client, world: World, zones: list[str]) -> None:
 def launch_vms(
     ec2: EC2Client, world: World, instance_group: str, count: int, first_index: int,
     vm_id: str = "",
+    instance_type: InstanceTypeType = INSTANCE_TYPE,
 ) -> list[str]:
     """Launch `count` VMs of an instance group, spread over the private subnets, each with
     a BOSH instance id of its own (or all with `vm_id`, as a director's mistake would)."""
@@ -142,7 +143,7 @@ def launch_vms(
         index = first_index + offset
         reservation = ec2.run_instances(
             ImageId=world.image_id,
-            InstanceType=INSTANCE_TYPE,
+            InstanceType=instance_type,
             MinCount=1,
             MaxCount=1,
             SubnetId=private[index % len(private)],

@@ -51,10 +51,15 @@ async def poll_until(
     what: str,
     interval: float = 0.25,
     max_interval: float = 2.0,
+    first_wait: float = 0.0,
 ) -> T:
-    """Await `fetch()` until `done(value)`, backing off; DeadlineExceeded names `what`."""
+    """Await `fetch()` until `done(value)`, backing off; DeadlineExceeded names `what`.
+    `first_wait`: the caller has just read (or changed) the state, so asking again at once
+    would only cost a call."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    if first_wait:
+        await asyncio.sleep(min(first_wait, timeout))
     while True:
         value = await fetch()
         if done(value):

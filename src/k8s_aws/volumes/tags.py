@@ -3,6 +3,8 @@ ownership, the reference's extra metadata, and the StorageClass's tagSpecificati
 
 from __future__ import annotations
 
+from k8s_aws.model.cluster_tag import cluster_tag_key
+from k8s_aws.volumes.errors import ParameterError
 from k8s_aws.volumes.parameters import VolumeParameters, render_template
 
 VOLUME_NAME_TAG = "CSIVolumeName"
@@ -16,7 +18,7 @@ PV_NAME_TAG = "kubernetes.io/created-for/pv/name"
 def cluster_tags(cluster: str) -> dict[str, str]:
     if not cluster:
         return {}
-    return {f"kubernetes.io/cluster/{cluster}": "owned", "KubernetesCluster": cluster}
+    return {cluster_tag_key(cluster): "owned", "KubernetesCluster": cluster}
 
 
 def volume_tags(name: str, cluster: str, params: VolumeParameters,
@@ -40,8 +42,30 @@ def volume_tags(name: str, cluster: str, params: VolumeParameters,
     return tags
 
 
-def snapshot_tags(name: str, cluster: str) -> dict[str, str]:
-    tags = cluster_tags(cluster)
+# csi-snapshotter --extra-create-metadata: CreateSnapshot parameter -> tag (the reference's).
+SNAPSHOT_METADATA = {
+    "csi.storage.k8s.io/volumesnapshot/name": "kubernetes.io/created-for/volumesnapshot/name",
+    "csi.storage.k8s.io/volumesnapshot/namespace":
+        "kubernetes.io/created-for/volumesnapshot/namespace",
+    "csi.storage.k8s.io/volumesnapshotcontent/name":
+        "kubernetes.io/created-for/volumesnapshotcontent/name",
+}
+
+
+def snapshot_metadata_tags(parameters: dict[str, str]) -> dict[str, str]:
+    """The extra-metadata tags; any other VolumeSnapshotClass parameter is refused by name,
+    never accepted and ignored."""
+    unknown = sorted(set(parameters) - set(SNAPSHOT_METADATA))
+    if unknown:
+        raise ParameterError(unknown[0], "unknown VolumeSnapshotClass parameter; the driver "
+                             f"takes none (only {', '.join(SNAPSHOT_METADATA)} from the sidecar)")
+    return {SNAPSHOT_METADATA[k]: v for k, v in parameters.items()}
+
+
+def snapshot_tags(name: str, cluster: str, extra: dict[str, str] | None = None
+                  ) -> dict[str, str]:
+    tags = dict(extra or {})
+    tags.update(cluster_tags(cluster))
     if cluster:
         tags["Name"] = f"{cluster}-dynamic-{name}"
     tags[DRIVER_TAG] = "true"
@@ -53,4 +77,4 @@ def is_ours(tags: dict[str, str], cluster: str) -> bool:
     """Ours to delete: the identity tag and, with a cluster name, the cluster's `owned` tag."""
     if VOLUME_NAME_TAG not in tags and SNAPSHOT_NAME_TAG not in tags:
         return False
-    return not cluster or tags.get(f"kubernetes.io/cluster/{cluster}") == "owned"
+    return not cluster or tags.get(cluster_tag_key(cluster)) == "owned"

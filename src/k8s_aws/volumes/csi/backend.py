@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from k8s_aws.cloud.calls import CallRecorder
 from k8s_aws.cloud.ebs import EbsVolumes
 from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.services import InstanceLookup, SnapshotService, VolumeService
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.cloud.snapshots import EbsSnapshots
 from k8s_aws.support.expiring import ExpiringCache
@@ -19,9 +20,9 @@ from k8s_aws.volumes.csi.settings import DriverSettings
 @dataclass
 class Backend:
     settings: DriverSettings
-    volumes: EbsVolumes
-    snapshots: EbsSnapshots
-    instances: InstanceDirectory
+    volumes: VolumeService
+    snapshots: SnapshotService
+    instances: InstanceLookup
     inflight: InFlight = field(default_factory=InFlight)
     # instance id -> device names chosen by attaches not yet visible in DescribeInstances.
     reserved_devices: dict[str, set[str]] = field(default_factory=dict)

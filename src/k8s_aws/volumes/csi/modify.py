@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from k8s_aws.cloud.errors import CloudError
+from k8s_aws.cloud.errors import RateWindowExceeded, WrongState
 from k8s_aws.model.volume import ModificationRecord, VolumeId
 from k8s_aws.support.coalescer import Coalescer
 from k8s_aws.support.deadline import poll_until
@@ -24,8 +24,6 @@ from k8s_aws.volumes.parameters import VOLUME_TYPES
 from k8s_aws.volumes.sizing import GIB, plan_expansion
 
 log = logging.getLogger("k8s_aws.csi.modify")
-RATE_CODES = ("VolumeModificationRateExceeded",)
-BUSY_CODES = ("IncorrectModificationState",)
 MUTABLE_KEYS = ("type", "iops", "throughput")
 
 
@@ -78,18 +76,16 @@ class Modifier:
         try:
             await backend.volumes.modify(volume_id, change.size_gib, change.volume_type,
                                          change.iops, change.throughput)
-        except CloudError as exc:
-            if exc.code in RATE_CODES:
-                message = (f"volume {volume_id}: EBS refused another modification within its"
-                           f" rate window ({exc.code}); not retried for"
-                           f" {backend.settings.refused_modification_backoff:.0f}s")
-                backend.refused.put(volume_id, message)
-                raise Fail(grpc.StatusCode.RESOURCE_EXHAUSTED, message) from exc
-            if exc.code in BUSY_CODES:
-                raise Fail(grpc.StatusCode.ABORTED,
-                           f"volume {volume_id}: a previous modification is still in progress"
-                           ) from exc
-            raise
+        except RateWindowExceeded as exc:
+            message = (f"volume {volume_id}: EBS refused another modification within its"
+                       f" rate window ({exc.code}); not retried for"
+                       f" {backend.settings.refused_modification_backoff:.0f}s")
+            backend.refused.put(volume_id, message)
+            raise Fail(grpc.StatusCode.RESOURCE_EXHAUSTED, message) from exc
+        except WrongState as exc:
+            raise Fail(grpc.StatusCode.ABORTED,
+                       f"volume {volume_id}: a previous modification is still in progress"
+                       ) from exc
         log.info("modifying %s: %s", volume_id, change)
         found = await poll_until(
             lambda: backend.volumes.modification(volume_id),

@@ -11,7 +11,7 @@ import logging
 import grpc
 
 from k8s_aws.cloud.ebs import CreateRequest
-from k8s_aws.cloud.errors import Conflict
+from k8s_aws.cloud.errors import TokenReused
 from k8s_aws.model.volume import VolumeRecord
 from k8s_aws.support.deadline import poll_until
 from k8s_aws.volumes import filesystems, topology
@@ -52,9 +52,7 @@ async def _create(backend: Backend, name: str, request: CreateRequest) -> Volume
         try:
             return await backend.volumes.create(
                 dataclasses.replace(request, client_token=client_token(name, generation)))
-        except Conflict as exc:
-            if exc.code != "IdempotentParameterMismatch":
-                raise
+        except TokenReused as exc:
             log.info("client token %d of %s already used: %s", generation, name, exc)
     raise Fail(grpc.StatusCode.ALREADY_EXISTS,
                f"volume {name}: every client token is taken by other parameters")
@@ -152,6 +150,8 @@ async def _wait_available(backend: Backend, volume: VolumeRecord) -> VolumeRecor
     found = await poll_until(
         lambda: backend.volumes.get(volume_id),
         lambda v: v is None or v.state != "creating",
+        # It was just created, or just read as creating.
+        first_wait=backend.settings.poll_first_wait,
         timeout=backend.settings.create_timeout, what=f"volume {volume_id} to be available")
     if found is None or found.state not in ("available", "in-use"):
         # AWS's "created, then gone" (e.g. an unusable KMS key): say so, never loop.

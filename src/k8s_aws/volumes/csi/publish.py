@@ -11,7 +11,7 @@ import logging
 
 import grpc
 
-from k8s_aws.cloud.errors import CloudError, Conflict, NotFound
+from k8s_aws.cloud.errors import Conflict, InUse, LimitExceeded, NotFound
 from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.model.volume import VolumeRecord
 from k8s_aws.support.deadline import DeadlineExceeded, poll_until
@@ -23,7 +23,6 @@ from k8s_aws.volumes.devices import allocate_device, attach_limit
 
 log = logging.getLogger("k8s_aws.csi.publish")
 DEVICE_PATH = "devicePath"
-LIMIT_CODES = ("AttachmentLimitExceeded", "VolumeLimitExceeded")
 
 
 async def _instance(backend: Backend, node_id: str) -> InstanceRecord | None:
@@ -50,7 +49,9 @@ async def _wait_attachment(backend: Backend, volume_id: str, node_id: str,
             return attachment is None or attachment.state == "attached"
         return attachment is None or attachment.state == "detached"
 
+    # Every caller has just seen the attachment in transition (or changed it).
     return await poll_until(lambda: backend.volumes.get(volume_id), done,
+                            first_wait=backend.settings.poll_first_wait,
                             timeout=backend.settings.attach_timeout,
                             what=f"{volume_id} to be {want} to {node_id}")
 
@@ -106,12 +107,10 @@ async def _attach(backend: Backend, volume: VolumeRecord, instance: InstanceReco
         await backend.volumes.attach(volume.id, node_id, device)
         log.info("attaching %s to %s as %s", volume.id, node_id, device)
         await _await_attached(backend, volume.id, node_id)
-    except CloudError as exc:
-        if exc.code in LIMIT_CODES:
-            raise Fail(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)) from exc
-        if exc.code == "VolumeInUse":
-            raise Fail(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from exc
-        raise
+    except LimitExceeded as exc:
+        raise Fail(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)) from exc
+    except InUse as exc:
+        raise Fail(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from exc
     finally:
         reserved.discard(device)
     backend.instances.forget(node_id)  # its block device mappings changed

@@ -27,6 +27,9 @@ class DriverSettings:
     create_timeout: float = 120.0
     attach_timeout: float = 120.0
     modify_timeout: float = 120.0
+    # Before re-reading a volume just seen creating/attaching/detaching: an at-once re-read
+    # only costs a DescribeVolumes.
+    poll_first_wait: float = 0.25
     modification_window: float = 2.0  # modifications of one volume merged within it
     refused_modification_backoff: float = 300.0  # no AWS call for that long after a refusal
     workers: int = 16

@@ -13,7 +13,7 @@ from k8s_aws.volumes.csi.backend import Backend
 from k8s_aws.volumes.csi.proto import csi_pb2
 from k8s_aws.volumes.csi.status import Fail, not_found, require
 from k8s_aws.volumes.sizing import GIB
-from k8s_aws.volumes.tags import snapshot_tags
+from k8s_aws.volumes.tags import snapshot_metadata_tags, snapshot_tags
 
 log = logging.getLogger("k8s_aws.csi.snapshots")
 
@@ -31,6 +31,7 @@ async def create(backend: Backend, request: csi_pb2.CreateSnapshotRequest
                  ) -> csi_pb2.CreateSnapshotResponse:
     name = require(request.name, "name")
     volume_id = require(request.source_volume_id, "source_volume_id")
+    metadata = snapshot_metadata_tags(dict(request.parameters))  # ParameterError: INVALID
     with backend.inflight.hold(("snapshot", name)):
         snapshot = await backend.snapshots.find_by_name(name)
         if snapshot is not None:
@@ -41,7 +42,7 @@ async def create(backend: Backend, request: csi_pb2.CreateSnapshotRequest
             if await backend.volumes.get(volume_id) is None:
                 raise not_found(f"source volume {volume_id} not found")
             snapshot = await backend.snapshots.create(
-                volume_id, snapshot_tags(name, backend.settings.cluster_name))
+                volume_id, snapshot_tags(name, backend.settings.cluster_name, metadata))
             log.info("created %s of %s for %s", snapshot.id, volume_id, name)
     return csi_pb2.CreateSnapshotResponse(snapshot=snapshot_message(snapshot))
 
