@@ -63,6 +63,13 @@ def dns_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxSta
                         "--cluster-name", "dnstest", "--node-naming", "private-dns")
 
 
+@pytest.fixture(scope="session")
+def ops_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
+    """The operator tools' own (doctor retags it; gc, running after, stops its API server)."""
+    yield from _sandbox(tmp_path_factory.mktemp("ops-sandbox"), "--nodes", "2",
+                        "--cluster-name", "opstest")
+
+
 @pytest.fixture(params=["sandbox", "dns_sandbox"], ids=["bosh-names", "private-dns-names"])
 def any_sandbox(request: pytest.FixtureRequest) -> SandboxState:
     """Each node-naming shape in turn, for the tests that must hold on both."""

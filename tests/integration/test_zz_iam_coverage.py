@@ -29,17 +29,34 @@ def test_every_call_the_controllers_logged_is_declared_and_granted(
     assert actions - _policy_actions("itest") == set()
 
 
+OPERATOR_CLIENTS = frozenset(f"k8s-aws-{tool}" for tool in operations.OPERATOR_TOOLS)
+
+
 def test_every_call_k8s_aws_clients_made_at_the_emulator_is_granted(
     sandbox: SandboxState,
 ) -> None:
     calls = [c for c in FidelityControl(sandbox.emulator_url).calls()
-             if c.client.startswith("k8s-aws")]
+             if c.client.startswith("k8s-aws") and c.client not in OPERATOR_CLIENTS]
     assert calls, "the emulator saw no call from a k8s-aws client"
     declared = {op.action for op in operations.OPERATIONS}
     granted = _policy_actions("itest") | {"sts:AssumeRole"}
     actions = {f"{operations.IAM_PREFIX.get(c.service, c.service)}:{c.action}" for c in calls}
     assert actions - granted == set()
     assert actions - declared - {"sts:AssumeRole"} == set()
+
+
+def test_every_call_the_operator_tools_made_is_declared_for_the_tool_and_granted(
+    sandbox: SandboxState,
+) -> None:
+    """`setup`, `doctor` and `gc` hold the operator policy, never the controllers'."""
+    operator = granted_actions(generate(PolicyRequest(cluster="itest", role="operator")))
+    for call in FidelityControl(sandbox.emulator_url).calls():
+        if call.client not in OPERATOR_CLIENTS:
+            continue
+        tool = call.client.removeprefix("k8s-aws-")
+        action = f"{operations.IAM_PREFIX.get(call.service, call.service)}:{call.action}"
+        assert action in {op.action for op in operations.for_tools((tool,))}, call
+        assert action in operator, call
 
 
 DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",

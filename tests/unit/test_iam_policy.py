@@ -164,6 +164,7 @@ def test_output_is_deterministic_and_sorted() -> None:
     [
         ({"cluster": "9bad"}, "--cluster-name"),
         ({"cluster": "c1", "role": "admin"}, "--role"),
+        ({"cluster": "c" * 200}, "--cluster-name"),
         ({"cluster": "c1", "features": ("lb", "ingress")}, "--features"),
         ({"cluster": "c1", "kms_key": "alias/foo"}, "--kms-key"),
     ],
@@ -193,3 +194,41 @@ def test_cli_bad_input_is_one_line_and_exit_2(args: list[str], flag: str) -> Non
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and "Traceback" not in result.output
+
+
+def test_the_operator_policy_grants_exactly_the_operator_tools_operations() -> None:
+    policy = _policy(role="operator")
+    assert granted_actions(policy) == {op.action for op in operations.OPERATOR_OPERATIONS}
+    assert not [a for a in granted_actions(policy) if "*" in a]
+
+
+def test_the_operator_policy_is_one_the_controllers_never_hold() -> None:
+    controllers = granted_actions(_policy(kms_key=KMS))
+    setup_only = {op.action for op in operations.OPERATOR_OPERATIONS
+                  if op.access is Access.SETUP}
+    # ec2:CreateTags: the controllers hold it only while creating their own resources.
+    assert setup_only & controllers == {"ec2:CreateTags"}
+    assert not [a for a in controllers if a.startswith("iam:") and a != "iam:CreateServiceLinkedRole"]
+    assert "iam:CreateRole" in setup_only and "iam:CreatePolicyVersion" in setup_only
+
+
+def test_the_operator_deletes_only_what_the_cluster_owns_and_sets_up_by_resource_type() -> None:
+    by_sid = {s["Sid"]: s for s in _policy(role="operator")["Statement"]}
+    deletes = by_sid["OperatorChangeOnlyWhatTheClusterOwns"]
+    assert "ec2:DeleteVolume" in deletes["Action"]
+    assert deletes["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/c1": "owned"}
+    }
+    assert by_sid["OperatorSetupSubnetTags"]["Action"] == ["ec2:CreateTags"]
+    assert by_sid["OperatorSetupSubnetTags"]["Resource"] == ["arn:aws:ec2:*:*:subnet/*"]
+    iam = by_sid["OperatorSetupIamRolesProfilesPolicies"]
+    assert all(r.startswith("arn:aws:iam::*:") for r in iam["Resource"])
+    for statement in by_sid.values():
+        for action in statement["Action"]:
+            assert _conditions(statement) <= AWS_CONDITION_KEYS.get(action, set()), action
+
+
+def test_the_operator_policy_for_the_emulator_is_unscoped_with_the_same_actions() -> None:
+    plain = _policy(role="operator", conditions=False)
+    assert all("Condition" not in s and s["Resource"] == "*" for s in plain["Statement"])
+    assert granted_actions(plain) == granted_actions(_policy(role="operator"))

@@ -61,8 +61,15 @@ def test_every_declared_operation_is_called() -> None:
     assert unused == set()
 
 
+def test_every_operator_operation_is_called() -> None:
+    pairs, methods = scan()
+    unused = {(op.service, op.name) for op in operations.OPERATOR_OPERATIONS
+              if (op.service, op.name) not in pairs and op.name not in methods}
+    assert unused == set()
+
+
 def test_declared_operations_exist_in_botocore() -> None:
-    for op in operations.OPERATIONS:
+    for op in (*operations.OPERATIONS, *operations.OPERATOR_OPERATIONS):
         assert op.name in method_maps()[op.service].values(), op
 
 
@@ -76,3 +83,9 @@ def test_an_operation_has_one_access_kind_whatever_feature_declares_it() -> None
 def test_features_are_known() -> None:
     allowed = {*operations.FEATURES, operations.BOOTSTRAP}
     assert {op.feature for op in operations.OPERATIONS} <= allowed
+    assert {op.feature for op in operations.OPERATOR_OPERATIONS} == set(operations.OPERATOR_TOOLS)
+
+
+def test_the_controllers_never_hold_an_operator_tool_operation() -> None:
+    assert not [op for op in operations.for_features(operations.FEATURES)
+                if op.feature in operations.OPERATOR_TOOLS]

@@ -15,9 +15,12 @@ COMMANDS = {
     "bosh": "k8s_aws.cli.operator:bosh",
     "controller-manager": "k8s_aws.cli.controller_manager:controller_manager",
     "csi-driver": "k8s_aws.cli.csi_driver:csi_driver",
+    "doctor": "k8s_aws.cli.doctor:doctor",
+    "gc": "k8s_aws.cli.gc:gc",
     "iam-policy": "k8s_aws.cli.operator:iam_policy",
     "plan": "k8s_aws.cli.plan:plan",
     "sandbox": "k8s_aws.cli.sandbox:sandbox",
+    "setup": "k8s_aws.cli.setup:setup",
 }
 
 

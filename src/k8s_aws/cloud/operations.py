@@ -23,6 +23,9 @@ IAM_PREFIX = {
 FEATURES = ("nodes", "lb", "volumes")
 # Reads every controller needs before any feature runs (its own instance, zones).
 BOOTSTRAP = "bootstrap"
+# The operator's tools (`setup`, `doctor`, `gc`): a policy of their own that the controllers
+# never hold; `gc --cluster-gone` runs from a workstation, not from a cluster VM.
+OPERATOR_TOOLS = ("setup", "doctor", "gc")
 
 
 class Access(enum.Enum):
@@ -36,6 +39,9 @@ class Access(enum.Enum):
     # Changes a resource that may be shared with the cluster (a node security group, a
     # BOSH-made instance): the cluster tag must be present, with any value.
     CHANGE_TAGGED = "change-tagged"
+    # Operator set-up by name (IAM roles, profiles, policies; tags on hand-made subnets):
+    # nothing carries our tag yet, so the policy scopes it by resource type instead.
+    SETUP = "setup"
 
 
 @dataclass(frozen=True)
@@ -150,12 +156,82 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+def _op_read(service: str, name: str, tool: str) -> Operation:
+    return Operation(service, name, tool, Access.READ)
+
+
+def _op_setup(service: str, name: str) -> Operation:
+    return Operation(service, name, "setup", Access.SETUP)
+
+
+# The operator's tools; `feature` names the tool. Never part of a controller's policy.
+OPERATOR_OPERATIONS: tuple[Operation, ...] = (
+    # setup: the managed policy (versions), the EC2 roles, the instance profiles, subnet tags.
+    _op_read("sts", "GetCallerIdentity", "setup"),
+    _op_read("iam", "GetPolicy", "setup"),
+    _op_read("iam", "GetPolicyVersion", "setup"),
+    _op_read("iam", "ListPolicyVersions", "setup"),
+    _op_read("iam", "GetRole", "setup"),
+    _op_read("iam", "ListAttachedRolePolicies", "setup"),
+    _op_read("iam", "GetInstanceProfile", "setup"),
+    _op_read("ec2", "DescribeSubnets", "setup"),
+    _op_setup("iam", "CreatePolicy"),
+    _op_setup("iam", "CreatePolicyVersion"),
+    _op_setup("iam", "DeletePolicyVersion"),
+    _op_setup("iam", "TagPolicy"),
+    _op_setup("iam", "CreateRole"),
+    _op_setup("iam", "UpdateAssumeRolePolicy"),
+    _op_setup("iam", "TagRole"),
+    _op_setup("iam", "AttachRolePolicy"),
+    _op_setup("iam", "CreateInstanceProfile"),
+    _op_setup("iam", "AddRoleToInstanceProfile"),
+    _op_setup("iam", "TagInstanceProfile"),
+    _op_setup("ec2", "CreateTags"),
+    # doctor: reads only.
+    _op_read("sts", "GetCallerIdentity", "doctor"),
+    _op_read("ec2", "DescribeInstances", "doctor"),
+    _op_read("ec2", "DescribeSubnets", "doctor"),
+    _op_read("ec2", "DescribeRouteTables", "doctor"),
+    _op_read("ec2", "DescribeSecurityGroups", "doctor"),
+    _op_read("ec2", "DescribeVolumes", "doctor"),
+    _op_read("iam", "GetInstanceProfile", "doctor"),
+    _op_read("iam", "ListAttachedRolePolicies", "doctor"),
+    _op_read("iam", "ListRolePolicies", "doctor"),
+    _op_read("iam", "GetRolePolicy", "doctor"),
+    _op_read("iam", "GetPolicy", "doctor"),
+    _op_read("iam", "GetPolicyVersion", "doctor"),
+    # gc: what the cluster created, found by tags, deleted only when ours.
+    _op_read("ec2", "DescribeInstances", "gc"),  # this VM's cluster tag, without the flag
+    _op_read("ec2", "DescribeSecurityGroups", "gc"),
+    _op_read("ec2", "DescribeVolumes", "gc"),
+    _op_read("ec2", "DescribeSnapshots", "gc"),
+    _op_read("elb", "DescribeLoadBalancers", "gc"),
+    _op_read("elb", "DescribeTags", "gc"),
+    _op_read("elbv2", "DescribeLoadBalancers", "gc"),
+    _op_read("elbv2", "DescribeTargetGroups", "gc"),
+    _op_read("elbv2", "DescribeTags", "gc"),
+    _owned("elb", "DeleteLoadBalancer", "gc"),
+    _owned("elbv2", "DeleteLoadBalancer", "gc"),
+    _owned("elbv2", "DeleteTargetGroup", "gc"),
+    _owned("ec2", "DeleteSecurityGroup", "gc"),
+    _owned("ec2", "DeleteVolume", "gc"),
+    _owned("ec2", "DeleteSnapshot", "gc"),
+    _tagged("ec2", "RevokeSecurityGroupIngress", "gc"),
+)
+
+
 def for_features(features: tuple[str, ...] | list[str] | set[str]) -> tuple[Operation, ...]:
     """The operations the given features call, bootstrap reads included."""
     wanted = {*features, BOOTSTRAP}
     return tuple(op for op in OPERATIONS if op.feature in wanted)
 
 
+def for_tools(tools: tuple[str, ...] = OPERATOR_TOOLS) -> tuple[Operation, ...]:
+    """The operations the given operator tools call."""
+    return tuple(op for op in OPERATOR_OPERATIONS if op.feature in tools)
+
+
 def declared() -> set[tuple[str, str]]:
-    """(boto3 service, operation) pairs: the form the call logs use."""
-    return {(op.service, op.name) for op in OPERATIONS}
+    """(boto3 service, operation) pairs, controllers' and operator tools': the form the call
+    logs use."""
+    return {(op.service, op.name) for op in (*OPERATIONS, *OPERATOR_OPERATIONS)}

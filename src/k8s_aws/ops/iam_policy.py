@@ -12,12 +12,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from k8s_aws.cloud.operations import FEATURES, Access, Operation, for_features
-from k8s_aws.model.cluster_tag import cluster_tag_key
+from k8s_aws.cloud.operations import FEATURES, Access, Operation, for_features, for_tools
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX, cluster_tag_key
 
 CLUSTER_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9._-]*$")
+# AWS tag keys hold at most 128 characters, and the cluster tag spends 22 on its prefix.
+MAX_CLUSTER_NAME = 128 - len(CLUSTER_TAG_PREFIX)
 KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
-ROLES = ("controller", "node")
+ROLES = ("controller", "node", "operator")
+# What the operator's set-up may touch by name (real AWS; the emulator matches only "*").
+SETUP_RESOURCES = {
+    "iam": ["arn:aws:iam::*:instance-profile/*", "arn:aws:iam::*:policy/*",
+            "arn:aws:iam::*:role/*"],
+    "ec2": ["arn:aws:ec2:*:*:subnet/*"],
+}
 ELB_SERVICE = "elasticloadbalancing.amazonaws.com"
 KMS_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext")
 
@@ -36,12 +44,22 @@ class PolicyRequest:
     conditions: bool = True
 
 
-def validate(request: PolicyRequest) -> None:
-    if not CLUSTER_NAME_RE.match(request.cluster):
+def validate_cluster_name(cluster: str) -> None:
+    """The release's pattern, and short enough for the cluster tag's key."""
+    if len(cluster) > MAX_CLUSTER_NAME:
         raise PolicyInputError(
-            f"--cluster-name {request.cluster!r} is invalid: it must match "
+            f"--cluster-name is {len(cluster)} characters: the tag key "
+            f"kubernetes.io/cluster/<name> holds at most 128, so at most {MAX_CLUSTER_NAME}"
+        )
+    if not CLUSTER_NAME_RE.match(cluster):
+        raise PolicyInputError(
+            f"--cluster-name {cluster!r} is invalid: it must match "
             f"{CLUSTER_NAME_RE.pattern} (the release's cluster.name)"
         )
+
+
+def validate(request: PolicyRequest) -> None:
+    validate_cluster_name(request.cluster)
     if request.role not in ROLES:
         raise PolicyInputError(f"--role {request.role!r} is unknown; allowed: {', '.join(ROLES)}")
     unknown = sorted(set(request.features) - set(FEATURES))
@@ -62,7 +80,7 @@ def tag_key(cluster: str) -> str:
 
 def _statement(
     sid: str, actions: Iterable[str], condition: dict[str, Any] | None = None,
-    resource: str = "*",
+    resource: str | list[str] = "*",
 ) -> dict[str, Any]:
     statement: dict[str, Any] = {
         "Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resource,
@@ -142,9 +160,30 @@ def policy_operations(request: PolicyRequest) -> list[Operation]:
     return ops
 
 
+def _operator(request: PolicyRequest) -> dict[str, Any]:
+    """`setup`, `doctor` and `gc`: reads, IAM set-up and subnet tags by resource type, and
+    gc's deletions scoped like the controllers' (only what the cluster owns)."""
+    ops = for_tools()
+    reads = [op.action for op in ops if op.access is Access.READ]
+    statements = [_statement("OperatorReads", reads)]
+    for service, sid in (("iam", "OperatorSetupIamRolesProfilesPolicies"),
+                         ("ec2", "OperatorSetupSubnetTags")):
+        actions = [op.action for op in ops if op.access is Access.SETUP and op.service == service]
+        resource = SETUP_RESOURCES[service] if request.conditions else "*"
+        statements.append(_statement(sid, actions, resource=resource))
+    gc = [op for op in ops if op.access in (Access.CHANGE_OWNED, Access.CHANGE_TAGGED)]
+    statements += [
+        {**s, "Sid": "Operator" + str(s["Sid"])} for s in _scoped(gc, request)
+    ]
+    statements.sort(key=lambda s: str(s["Sid"]))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def generate(request: PolicyRequest) -> dict[str, Any]:
     """The policy document, deterministic (statements and actions sorted)."""
     validate(request)
+    if request.role == "operator":
+        return _operator(request)
     ops = policy_operations(request)
     reads = [op.action for op in ops if op.access is Access.READ]
     if request.role == "node":
