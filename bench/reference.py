@@ -144,7 +144,10 @@ class Run:
         self.phases: dict[str, dict[str, Any]] = {}
 
     def up(self) -> None:
+        # The private-DNS shape: the reference finds instances by private DNS name only (the
+        # sandbox's default is the BOSH release's `<id>.k8s` names, which it cannot match).
         subprocess.run([*CLI, "up", "--dir", str(self.dir), "--nodes", str(self.args.nodes),
+                        "--node-naming", "private-dns",
                         "--without-controllers", "--ready-timeout", "1800"],
                        check=True, capture_output=True)
         self.state = SandboxState.load(self.dir)

@@ -44,7 +44,7 @@ class FakeLoadBalancers:
     async def observe(
         self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
         check_backend_users: bool = False, family: str = CLASSIC, previous: bool = False,
-        service: tuple[str, str] = ("", ""),
+        service: tuple[str, str] = ("", ""), cluster_backend: Observed | None = None,
     ) -> Observed:
         self.observed += 1
         instances = tuple(i for i in self.network.instances if i.id in instance_ids)
@@ -57,6 +57,13 @@ class FakeLoadBalancers:
         others = any(o.load_balancer is not None for n, o in self.by_name.items() if n != name)
         return replace(base, load_balancer=mine.load_balancer, frontend_group=mine.frontend_group,
                        backend_unused=check_backend_users and not others)
+
+    async def deletion_snapshots(self, names: set[str]) -> dict[str, Observed]:
+        """As the observer's: the named load balancers that exist, with their frontend
+        groups (the backend group is left out: these deletions keep it)."""
+        self.observed += 1
+        return {n: Observed(load_balancer=o.load_balancer, frontend_group=o.frontend_group)
+                for n, o in self.by_name.items() if n in names and o.load_balancer is not None}
 
     async def apply(self, plan: Plan, vpc_id: str) -> Applied:
         self.applied.append(plan)

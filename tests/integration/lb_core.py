@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.config import Config
+
 from k8s_aws.cloud.clb import LoadBalancerApplier
 from k8s_aws.cloud.instances import InstanceDirectory
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
@@ -35,12 +37,14 @@ class Core:
     public_subnets: tuple[str, ...]
 
 
-def build_core(sandbox: SandboxState, executor: ThreadPoolExecutor) -> Core:
+def build_core(sandbox: SandboxState, executor: ThreadPoolExecutor, app_id: str = "") -> Core:
+    """`app_id` names the core's calls in the emulator's call log."""
     cluster = f"core{uuid.uuid4().hex[:8]}"
     session = emulator_session(sandbox)
-    elb = session.client("elb", endpoint_url=sandbox.emulator_url)
-    ec2 = session.client("ec2", endpoint_url=sandbox.emulator_url)
-    elbv2 = session.client("elbv2", endpoint_url=sandbox.emulator_url)
+    config = Config(user_agent_extra=f"app/{app_id}") if app_id else None
+    elb = session.client("elb", endpoint_url=sandbox.emulator_url, config=config)
+    ec2 = session.client("ec2", endpoint_url=sandbox.emulator_url, config=config)
+    elbv2 = session.client("elbv2", endpoint_url=sandbox.emulator_url, config=config)
     run = Runner(executor)
     observer = LoadBalancerObserver(elb, ec2, run, cluster, InstanceDirectory(ec2, executor),
                                     NetworkDirectory(ec2, run))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 from k8s_aws.sandbox.fidelity.control import FidelityControl
@@ -47,6 +48,10 @@ def apply_service(sandbox: SandboxState, name: str, annotations: dict[str, str] 
 def service(sandbox: SandboxState, name: str) -> dict[str, Any] | None:
     out = kubectl(sandbox, "get", "service", name, "-o", "json", "--ignore-not-found")
     return json.loads(out) if out.strip() else None
+
+
+def gone(sandbox: SandboxState, name: str) -> bool:
+    return service(sandbox, name) is None
 
 
 def hostname(sandbox: SandboxState, name: str) -> str | None:
@@ -252,6 +257,40 @@ def test_deletion_removes_what_is_ours_and_names_a_foreign_blocker(
                what="the Service to go once nothing blocks")
     assert not ec2.describe_security_groups(
         Filters=[{"Name": "group-id", "Values": [frontend]}])["SecurityGroups"]
+
+
+def test_deleting_load_balancers_waits_once_for_their_interfaces(
+    sandbox: SandboxState, ec2: Any, elb: Any, control: FidelityControl
+) -> None:
+    """Their groups are deleted after one batched wait on the interfaces, not retried
+    against DependencyViolation, and no load balancer already deleted is described again."""
+    names = [f"bye-{i}" for i in range(3)]
+    for name in names:
+        apply_service(sandbox, name)
+    for name in names:
+        wait_until(partial(hostname, sandbox, name), timeout=60, what=f"{name} ready")
+    frontends = {g["GroupId"] for g in ec2.describe_security_groups(Filters=[
+        {"Name": "tag:kubernetes.io/service-name", "Values": [f"default/{n}" for n in names]}])[
+        "SecurityGroups"]}
+    assert len(frontends) == 3
+    sweep_drift_now(sandbox)  # no periodic sweep inside the counted window
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
+    kubectl(sandbox, "delete", "service", *names, "--wait=false")
+    for name in names:
+        wait_until(partial(gone, sandbox, name), timeout=120, what=f"{name} deleted")
+    calls = [c for c in control.calls(client=CLIENT) if c.seq > since]
+    ops = [(c.service, c.action, c.error) for c in calls]
+    assert sum(c.action == "DeleteLoadBalancer" for c in calls) == 3, ops
+    group_deletes = [c for c in calls if c.action == "DeleteSecurityGroup"]
+    # Not retried against DependencyViolation: at most one early try per group (AWS may
+    # free a group a moment after its interfaces vanish), then one more round of the wait.
+    refused = [c for c in group_deletes if c.error]
+    assert {c.error for c in refused} <= {"DependencyViolation"} and len(refused) <= 3, ops
+    assert len(group_deletes) - len(refused) in (3, 4), ops  # the frontends (+ the backend)
+    assert [c for c in calls if c.service == "elb" and c.error] == [], ops  # no NotFound re-read
+    assert any(c.action == "DescribeNetworkInterfaces" for c in calls), ops
+    assert not ec2.describe_security_groups(
+        Filters=[{"Name": "group-id", "Values": sorted(frontends)}])["SecurityGroups"]
 
 
 def test_plan_shows_what_a_reconcile_would_do_and_changes_nothing(

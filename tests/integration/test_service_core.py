@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from k8s_aws.cloud.clb import GroupInUse, LoadBalancerApplier
 from k8s_aws.controllers.service import ServiceController
 from k8s_aws.controllers.service_inputs import observe_and_plan
-from k8s_aws.loadbalancer.service import load_balancer_name
+from k8s_aws.loadbalancer.service import FINALIZER, load_balancer_name
 from k8s_aws.loadbalancer.service_plan import ServicePlan
 from k8s_aws.model.lb_actions import Plan
 from k8s_aws.model.loadbalancer import backend_group_name, frontend_group_name
+from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
 from .lb_core import (
@@ -50,12 +51,17 @@ async def plan_of(core: Core, raw: dict[str, Any]) -> ServicePlan:
     return await observe_and_plan(core.observer, core.settings, raw, {key: raw}, core.nodes)
 
 
+def with_finalizer(raw: dict[str, Any]) -> dict[str, Any]:
+    return {**raw, "metadata": {**raw["metadata"], "finalizers": [FINALIZER]}}
+
+
 async def converge(core: Core, raw: dict[str, Any]) -> ServicePlan:
     """Plan, apply, and plan again from a fresh observation: that plan must be empty. Only a
     DependencyViolation (a deleted LB's interfaces linger a moment) stops an apply half-way;
     then the rest is planned and applied again. Returns the first plan."""
     first = await plan_of(core, raw)
     assert first.plan.refusal is None and first.kind != "skip", first.notes
+    raw = with_finalizer(raw)  # as the controller sets it before its first AWS change
     planned, deadline = first, time.monotonic() + DEADLINE
     while planned.plan.actions:
         try:
@@ -101,7 +107,7 @@ async def one_example(core: Core, foreign: str, first: dict[str, str], second: d
     raw = service_object(core, "prop", with_foreign(first, foreign), ports)
     created = await converge(core, raw)
     assert created.kind == "ensure"
-    changed = service_object(core, "prop", with_foreign(second, foreign), ports2)
+    changed = with_finalizer(service_object(core, "prop", with_foreign(second, foreign), ports2))
     changed["metadata"]["uid"] = raw["metadata"]["uid"]  # the same Service, changed
     updated = await converge(core, changed)
     touched = {getattr(a, "group", None) for a in (*created.plan.actions,
@@ -221,3 +227,36 @@ async def test_deleting_the_last_load_balancer_never_races_a_concurrent_create(
     await reconcile_until_done(controller, "default/b")
     assert groups_named(core, backend_group_name(core.cluster)) == []
     assert rules_from(core, node_group, now) == 0
+
+
+async def test_new_services_race_no_backend_group_and_a_known_one_costs_no_describes(
+    sandbox: SandboxState, executor: ThreadPoolExecutor
+) -> None:
+    """Four new Services in a cluster without a backend group: one ensure creates it, the
+    others wait and plan with it (no duplicate create or rule). A fifth, with the group known
+    from their snapshots, reads no load balancer and only its frontend group's name."""
+    app = f"core-race-{uuid.uuid4().hex[:6]}"
+    core = build_core(sandbox, executor, app)
+    control = FidelityControl(sandbox.emulator_url)
+    services = {f"default/r{i}": service_object(core, f"r{i}") for i in range(5)}
+    controller = ServiceController(
+        services=services, nodes=core.nodes, observer=core.observer, applier=core.applier,
+        writer=RecordingWriter(), events=RecordingEvents(),  # type: ignore[arg-type]
+        settings=core.settings)
+    await asyncio.gather(*(controller.reconcile(f"default/r{i}") for i in range(4)))
+    calls = control.calls(client=app)
+    ops = [(c.action, c.error) for c in calls]
+    assert [c for c in calls if c.error] == [], ops  # no InvalidGroup/Permission.Duplicate
+    assert sum(c.action == "CreateSecurityGroup" for c in calls) == 5, ops  # 4 + the backend
+    assert len(groups_named(core, backend_group_name(core.cluster))) == 1
+    since = max(c.seq for c in control.calls(client=app))  # after the test's own describe
+    await controller.reconcile("default/r4")
+    fifth = [c.action for c in control.calls(client=app, since=since)]
+    assert fifth == ["DescribeSecurityGroups", "CreateSecurityGroup",
+                     "AuthorizeSecurityGroupIngress", "CreateLoadBalancer",
+                     "ConfigureHealthCheck", "RegisterInstancesWithLoadBalancer"], fifth
+    for key, raw in list(services.items()):  # clean up: every one goes, the last takes the group
+        services[key] = deleting(raw)
+    for key in list(services):
+        await reconcile_until_done(controller, key)
+    assert groups_named(core, backend_group_name(core.cluster)) == []

@@ -32,14 +32,16 @@ from k8s_aws.model.loadbalancer import (
     ours,
 )
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
+from k8s_aws.support.batcher import Batcher
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_ec2.type_defs import FilterTypeDef
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, SecurityGroupTypeDef
     from mypy_boto3_elb import ElasticLoadBalancingClient
     from mypy_boto3_elb.type_defs import LoadBalancerDescriptionTypeDef
 
-CLASSIC, NLB, EVERY = "classic", "nlb", "every"  # which families `observe` reads
+# Which families `observe` reads; GROUPS: none (their load balancers are known gone).
+CLASSIC, NLB, EVERY, GROUPS = "classic", "nlb", "every", "groups"
 
 
 class LoadBalancerObserver:
@@ -56,25 +58,39 @@ class LoadBalancerObserver:
         self._directory = directory
         self._network = network
         self._vpc_id = vpc_id
+        self._frontends: Batcher[str, ObservedGroup] = Batcher(
+            self._groups_named, max_size=200, idle=0.05, max_wait=0.2)
 
     async def observe(
         self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
         check_backend_users: bool = False, family: str = CLASSIC, previous: bool = False,
-        service: tuple[str, str] = ("", ""),
+        service: tuple[str, str] = ("", ""), cluster_backend: Observed | None = None,
     ) -> Observed:
         """The snapshot for load balancer `name` with the given nodes' instances. With `known`
         (what the last apply left), only the network facts are re-read. `check_backend_users`
         also reads the cluster's whole fleet to tell whether any other load balancer uses the
-        backend group (`backend_unused`): asked only when no other Service wants one."""
+        backend group (`backend_unused`): asked only when no other Service wants one.
+        A Classic ELB Service new to AWS (not `previous`: no finalizer yet, so nothing of it
+        can exist) costs no describe of its load balancer, and none of the groups when
+        `cluster_backend` (another Service's snapshot) knows the backend group."""
         snapshot = await self._network_facts(instance_ids)
         if known is not None:
             return replace(known, vpc_id=snapshot.vpc_id, subnets=snapshot.subnets,
                            instances=snapshot.instances, instance_groups=snapshot.instance_groups)
-        snapshot = await self._families(snapshot, name, family, previous, service)
+        fresh = family == CLASSIC and not previous
+        # The frontend group's name is the probe: every Classic ELB we or the reference
+        # provider make for this Service has one; looked up with other new Services'.
+        if (fresh and cluster_backend is not None and cluster_backend.backend_group is not None
+                and await self._frontends.get(frontend_group_name(name)) is None):
+            return replace(snapshot, backend_group=cluster_backend.backend_group,
+                           node_groups_admitting=cluster_backend.node_groups_admitting)
         frontend, backend = await self._groups(name, snapshot.vpc_id)
+        snapshot = await self._families(snapshot, name, family,
+                                        previous or frontend is not None, service)
         admitting: frozenset[str] = frozenset()
         unused = False
-        if backend is not None:
+        # A deletion that keeps the backend group needs neither its node rules nor its users.
+        if backend is not None and (family not in (EVERY, GROUPS) or check_backend_users):
             admitting = frozenset(await self.admitting(backend.id))
             if check_backend_users:
                 unused = not await self._backend_users(backend.id, name)
@@ -87,7 +103,9 @@ class LoadBalancerObserver:
         service: tuple[str, str],
     ) -> Observed:
         lb = None
-        if family in (CLASSIC, EVERY):
+        if family == GROUPS:
+            return snapshot
+        if family == EVERY or (family == CLASSIC and previous):
             lb = await self._observe_lb(name)
         if self._nlb is None or (family == CLASSIC and not (previous and lb is None)):
             return replace(snapshot, load_balancer=lb)
@@ -131,6 +149,14 @@ class LoadBalancerObserver:
                 backend = group
         return frontend, backend
 
+    async def _groups_named(self, names: list[str]) -> dict[str, ObservedGroup]:
+        filters: list[FilterTypeDef] = [{"Name": "group-name", "Values": names}]
+        if self._vpc_id:
+            filters.append({"Name": "vpc-id", "Values": [self._vpc_id]})
+        raw = await self._run("ec2", "DescribeSecurityGroups",
+                              partial(self._describe_groups, filters))
+        return {g["GroupName"]: group_of(g) for g in raw}
+
     async def admitting(self, backend: str) -> set[str]:
         """The groups holding our backend rule (source group and description both ours)."""
         rule = backend_rule(backend, self._cluster)
@@ -172,6 +198,25 @@ class LoadBalancerObserver:
         )
         found = summary(described[0], tags_of(tags[0]["Tags"] if tags else []))
         return replace(found, attributes=attributes_of(attributes))
+
+    async def deletion_snapshots(self, names: set[str]) -> dict[str, Observed]:
+        """Deletion snapshots of the named Classic ELBs that exist, for many Services at once:
+        the fleet's pages and tags (20 a call), and their frontend groups in one filtered
+        describe. They hold what a deletion that keeps the backend group plans from: the
+        load balancer with its tags, the frontend group with its tags."""
+        if not names:
+            return {}
+        found = await self.fleet(names)
+        wanted = sorted(frontend_group_name(n) for n in found)
+        groups: dict[str, ObservedGroup] = {}
+        for start in range(0, len(wanted), 200):  # EC2's limit of values per filter
+            groups |= await self._groups_named(wanted[start : start + 200])
+        return {n: Observed(load_balancer=lb, frontend_group=groups.get(frontend_group_name(n)),
+                            vpc_id=self._vpc_id)
+                for n, lb in found.items()}
+
+    def _describe_groups(self, filters: list[FilterTypeDef]) -> list[SecurityGroupTypeDef]:
+        return list(self._ec2.describe_security_groups(Filters=filters)["SecurityGroups"])
 
     # -- whole-fleet reads (the drift sweep) -----------------------------------------------
     async def _all_load_balancers(self) -> list[LoadBalancerDescriptionTypeDef]:

@@ -3,6 +3,7 @@ read in whole-VPC calls and cached: the network changes rarely, Services often."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,18 @@ class NetworkDirectory:
         self._run = run
         self._subnets: ExpiringCache[str, list[SubnetRecord]] = ExpiringCache(ttl)
         self._groups: ExpiringCache[str, GroupRecord] = ExpiringCache(ttl)
+        # Concurrent misses (workers reconciling a burst of Services) share one read.
+        self._subnets_read = asyncio.Lock()
+        self._groups_read = asyncio.Lock()
 
     async def subnets(self, vpc_id: str) -> list[SubnetRecord]:
         cached = self._subnets.get(vpc_id)
         if cached is not None:
             return cached
+        async with self._subnets_read:
+            return self._subnets.get(vpc_id) or await self._read_subnets(vpc_id)
+
+    async def _read_subnets(self, vpc_id: str) -> list[SubnetRecord]:
         vpc: list[FilterTypeDef] = [{"Name": "vpc-id", "Values": [vpc_id]}]
         raw = await self._run("ec2", "DescribeSubnets",
                               lambda: self._ec2.describe_subnets(Filters=vpc)["Subnets"])
@@ -66,6 +74,13 @@ class NetworkDirectory:
         return records
 
     async def groups(self, ids: set[str]) -> dict[str, GroupRecord]:
+        found = {i: g for i in ids if (g := self._groups.get(i)) is not None}
+        if len(found) == len(ids):
+            return found
+        async with self._groups_read:
+            return await self._read_groups(ids)
+
+    async def _read_groups(self, ids: set[str]) -> dict[str, GroupRecord]:
         found = {i: g for i in ids if (g := self._groups.get(i)) is not None}
         missing = sorted(ids - found.keys())
         if missing:

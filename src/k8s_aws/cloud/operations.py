@@ -94,6 +94,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _read("ec2", "DescribeSubnets", "lb"),
     _read("ec2", "DescribeRouteTables", "lb"),
     _read("ec2", "DescribeSecurityGroups", "lb"),
+    # Deleting a load balancer's groups waits for its network interfaces to go.
+    _read("ec2", "DescribeNetworkInterfaces", "lb"),
     _create("ec2", "CreateSecurityGroup", "lb"),
     _owned("ec2", "DeleteSecurityGroup", "lb"),
     # Node groups may be shared: the rule we add is ours, the group need not be.

@@ -89,8 +89,10 @@ class LoadBalancerReads(Protocol):
     async def observe(
         self, name: str, instance_ids: tuple[str, ...], *, known: Observed | None = None,
         check_backend_users: bool = False, family: str = ..., previous: bool = False,
-        service: tuple[str, str] = ("", ""),
+        service: tuple[str, str] = ("", ""), cluster_backend: Observed | None = None,
     ) -> Observed: ...
+
+    async def deletion_snapshots(self, names: set[str]) -> dict[str, Observed]: ...
 
     async def admitting(self, backend: str) -> set[str]: ...
 

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from k8s_aws.cloud.calls import CallRecorder
 from k8s_aws.cloud.clb import LoadBalancerApplier
 from k8s_aws.cloud.instances import InstanceDirectory
+from k8s_aws.cloud.interfaces import InterfaceWaiter
 from k8s_aws.cloud.lb_observer import LoadBalancerObserver
 from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.nlb_observer import NetworkLoadBalancerReader
@@ -187,6 +188,7 @@ class ControllerManager:
             applier=LoadBalancerApplier(elb, ec2, run, s.cluster_name, elbv2),
             writer=ServiceWriter(api), events=events,
             settings=PlannerSettings(s.cluster_name, s.vpc_id),
+            waiter=InterfaceWaiter(ec2, run),
         )
         return controller
 

@@ -10,19 +10,29 @@ under a concurrent create), and removes the finalizer only after AWS confirmed e
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from k8s_aws.cloud.clb import GroupInUse, simulate
 from k8s_aws.cloud.errors import CloudError, Conflict, CredentialsRejected, Denied, Invalid
+from k8s_aws.cloud.interfaces import InterfaceWaiter
 from k8s_aws.cloud.services import LoadBalancerReads, LoadBalancerWrites
+from k8s_aws.controllers.service_deletion import Deletions
 from k8s_aws.controllers.service_drift import DriftSweeper
-from k8s_aws.controllers.service_inputs import observe_and_plan
+from k8s_aws.controllers.service_inputs import (
+    backend_wanted_elsewhere,
+    observe_and_plan,
+    replan,
+)
 from k8s_aws.controllers.worker import RequeueAfter
 from k8s_aws.kube.events import EventRecorder, ObjectRef
 from k8s_aws.kube.informer import Obj
 from k8s_aws.kube.nodes import NodeView
 from k8s_aws.kube.services import ServiceWriter
+from k8s_aws.loadbalancer.annotations import NLB
+from k8s_aws.loadbalancer.deletion import StagedDeletion, stage_deletion
 from k8s_aws.loadbalancer.service import (
     FINALIZER,
     ServiceView,
@@ -36,6 +46,7 @@ from k8s_aws.loadbalancer.service_plan import (
     intent,
     summarize,
 )
+from k8s_aws.model.lb_actions import BACKEND_REF, CreateGroup
 from k8s_aws.model.loadbalancer import Observed
 from k8s_aws.support.expiring import ExpiringCache
 from k8s_aws.support.rwlock import SharedExclusiveLock
@@ -43,6 +54,7 @@ from k8s_aws.support.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 REFUSAL_EVENT_PERIOD = 300.0  # one Event per Service and AWS refusal every 5 minutes
+RELEASE_RECHECK = 30.0  # a deletion waiting for interfaces looks again (the wait requeues it)
 
 
 def _backend_signature(raw: Obj | None) -> Any:
@@ -60,6 +72,7 @@ class ServiceController:
         self, *, services: dict[str, Obj], nodes: dict[str, Obj],
         observer: LoadBalancerReads, applier: LoadBalancerWrites,
         writer: ServiceWriter, events: EventRecorder, settings: PlannerSettings,
+        waiter: InterfaceWaiter | None = None,
     ) -> None:
         self.queue: WorkQueue[str] = WorkQueue()
         self._services = services
@@ -75,6 +88,8 @@ class ServiceController:
         self._refusals: ExpiringCache[tuple[str, str], bool] = ExpiringCache(
             REFUSAL_EVENT_PERIOD)
         self.drift = DriftSweeper(observer, self._known, self.queue)
+        self.deletions = Deletions(observer, waiter, self.queue)
+        self._backend_creation = asyncio.Lock()
 
     @property
     def sweeps(self) -> int:
@@ -84,6 +99,7 @@ class ServiceController:
     def on_service_event(self, event: str, key: str, old: Obj | None, new: Obj | None) -> None:
         if new is None:
             self._known.pop(key, None)
+            self.deletions.released.pop(key, None)
             return
         view = ServiceView.of(new)
         if view.type == "LoadBalancer" or FINALIZER in view.finalizers:
@@ -108,7 +124,13 @@ class ServiceController:
         key = ServiceView.of(raw).key
         known = None if fresh else self._known.get(key)
         return await observe_and_plan(
-            self._observer, self._settings, raw, self._services, self._nodes, known)
+            self._observer, self._settings, raw, self._services, self._nodes, known,
+            cluster_backend=None if fresh else self._cluster_backend())
+
+    def _cluster_backend(self) -> Observed | None:
+        """A known snapshot holding the cluster's backend group (all name the same one: they
+        are all dropped when it is deleted)."""
+        return next((s for s in list(self._known.values()) if s.backend_group), None)
 
     async def reconcile(self, key: str) -> RequeueAfter | None:
         raw = self._services.get(key)
@@ -118,7 +140,7 @@ class ServiceController:
         try:
             if intent(ServiceView.of(raw)) == DELETE:
                 async with self.backend_guard.exclusive():
-                    return await self._delete(raw, ref, await self.plan_service(raw))
+                    return await self._deletion(raw, ref)
             async with self.backend_guard.shared():
                 return await self._ensure(raw, ref, await self.plan_service(raw))
         except (CredentialsRejected, Denied, Invalid, Conflict) as exc:
@@ -139,6 +161,22 @@ class ServiceController:
             await self._events.record(ref, note.type, note.reason, note.message)
 
     async def _ensure(self, raw: Obj, ref: ObjectRef, planned: ServicePlan) -> RequeueAfter | None:
+        """One ensure at a time creates the cluster's backend group; the others that planned
+        to create it too re-plan with the group it made instead of racing it."""
+        if not any(isinstance(a, CreateGroup) and a.ref == BACKEND_REF
+                   for a in planned.plan.actions):
+            return await self._ensure_now(raw, ref, planned)
+        async with self._backend_creation:
+            made = self._cluster_backend()
+            if made is not None and planned.observed is not None:
+                planned = replan(self._settings, raw, self._services, self._nodes, replace(
+                    planned.observed, backend_group=made.backend_group,
+                    node_groups_admitting=made.node_groups_admitting))
+            return await self._ensure_now(raw, ref, planned)
+
+    async def _ensure_now(
+        self, raw: Obj, ref: ObjectRef, planned: ServicePlan
+    ) -> RequeueAfter | None:
         service = ServiceView.of(raw)
         await self._notes(ref, planned)
         if planned.kind != "ensure" or planned.plan.refusal or planned.desired is None:
@@ -163,6 +201,76 @@ class ServiceController:
         if hostname and hostname != service.ingress_hostname:
             await self._writer.set_hostname(service.namespace, service.name, hostname)
         return None
+
+    async def _deletion(self, raw: Obj, ref: ObjectRef) -> RequeueAfter | None:
+        """Delete in two stages when the plan deletes a load balancer and then its groups:
+        the load balancer now, the groups once the one batched wait says its interfaces are
+        gone (the wait requeues the Service); otherwise in one go."""
+        service = ServiceView.of(raw)
+        waiting = self.deletions.awaiting(service.key)
+        if waiting is not None:
+            if not waiting.released:
+                return RequeueAfter(RELEASE_RECHECK)
+            self.deletions.forget(service.key)
+            # The second stage as planned, unless it kept the backend group for Services
+            # that have gone since (then this is the last deletion: plan it afresh).
+            if waiting.staged.touches_backend is False and backend_wanted_elsewhere(
+                    service, self._services, self.deletions.released):
+                second = ServicePlan(DELETE, waiting.staged.after_release, waiting.observed)
+                try:
+                    return await self._delete(raw, ref, second)
+                except GroupInUse as exc:
+                    if exc.blockers:
+                        raise
+                    # AWS may report the interfaces gone a moment before the group is free:
+                    # one more round of the shared wait, not a retry loop of its own.
+                    self.deletions.wait_then_requeue(service.key, waiting.staged,
+                                                     waiting.observed)
+                    return RequeueAfter(RELEASE_RECHECK)
+        planned = await self._plan_deletion(raw, lbs_gone=waiting is not None)
+        staged = self._staged(planned)
+        if staged is None:
+            return await self._delete(raw, ref, planned)
+        assert planned.observed is not None
+        await self._notes(ref, planned)
+        await self._applier.apply(staged.now, planned.observed.vpc_id)
+        await self._events.record(ref, "Normal", "DeletingLoadBalancer",
+                                  f"load balancer {load_balancer_name(service.uid)}: "
+                                  f"{summarize(staged.now)}; waiting for its network "
+                                  "interfaces to release its security groups")
+        self._known.pop(service.key, None)
+        self.deletions.wait_then_requeue(service.key, staged, planned.observed)
+        return RequeueAfter(RELEASE_RECHECK)
+
+    def _staged(self, planned: ServicePlan) -> StagedDeletion | None:
+        if not self.deletions.can_wait() or planned.plan.refusal or planned.observed is None:
+            return None
+        backend = planned.observed.backend_group
+        return stage_deletion(planned.plan, backend.id if backend else None)
+
+    async def _plan_deletion(self, raw: Obj, lbs_gone: bool) -> ServicePlan:
+        """A deletion that keeps the backend group plans from a snapshot read together with
+        the other Classic ELB deletions; the last one observes every family afresh."""
+        service = ServiceView.of(raw)
+        released = self.deletions.released
+        snapshot = None
+        if not lbs_gone and service.lb_type != NLB and backend_wanted_elsewhere(
+                service, self._services, released):
+            snapshot = await self.deletions.snapshot(service.key, self._classic_deletions())
+        return await observe_and_plan(
+            self._observer, self._settings, raw, self._services, self._nodes, None,
+            released, snapshot, lbs_gone)
+
+    def _classic_deletions(self) -> dict[str, str]:
+        """key -> load balancer name of the Classic ELB Services being deleted now."""
+        found = {}
+        for key, other in list(self._services.items()):
+            view = ServiceView.of(other)
+            if (intent(view) == DELETE and view.lb_type != NLB
+                    and self.deletions.released.get(key) != view.uid
+                    and self.deletions.awaiting(key) is None):
+                found[key] = load_balancer_name(view.uid)
+        return found
 
     async def _delete(self, raw: Obj, ref: ObjectRef, planned: ServicePlan) -> RequeueAfter | None:
         service = ServiceView.of(raw)
@@ -192,5 +300,6 @@ class ServiceController:
         if not service.deleting and service.ingress_hostname:
             version = await self._writer.set_hostname(service.namespace, service.name, None)
         await self._writer.set_finalizers(service.namespace, service.name, version, remaining)
+        self.deletions.released[service.key] = service.uid
         log.info("service %s: load balancer %s removed", service.key, name)
         return None
