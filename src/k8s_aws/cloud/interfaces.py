@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from k8s_aws.cloud.runner import Runner
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import NetworkInterfaceTypeDef
 
 log = logging.getLogger(__name__)
 
 
 class InterfaceWaiter:
     def __init__(
-        self, ec2: Any, run: Runner, first: float = 1.0, longest: float = 15.0
+        self, ec2: EC2Client, run: Runner, first: float = 1.0, longest: float = 15.0
     ) -> None:
         self._ec2 = ec2
         self._run = run
@@ -67,7 +71,7 @@ class InterfaceWaiter:
         found = await self._run("ec2", "DescribeNetworkInterfaces", self._describe)
         return {g["GroupId"] for i in found for g in i.get("Groups", [])} & set(groups)
 
-    def _describe(self) -> list[dict[str, Any]]:
+    def _describe(self) -> list[NetworkInterfaceTypeDef]:
         return [i for page in self._ec2.get_paginator("describe_network_interfaces").paginate(
                     Filters=[{"Name": "description", "Values": ["ELB *"]}])
                 for i in page["NetworkInterfaces"]]
