@@ -80,3 +80,12 @@ def test_instance_topology_refuses_more_than_100_ids(ec2: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         ec2.describe_instance_topology(InstanceIds=[f"i-{n:017x}" for n in range(101)])
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_switched_off_instance_topology_is_the_emulators_500(
+    control: FidelityControl, ec2: Any, world: World
+) -> None:
+    control.patch_config({"behaviours": {"instance_topology": False}})
+    with pytest.raises(ClientError) as excinfo:
+        ec2.describe_instance_topology(InstanceIds=[world.instance])
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500

@@ -202,3 +202,48 @@ def test_a_network_listener_is_modified_to_tls_and_back_with_its_alpn_policy(
                           DefaultActions=forward(target_group(
                               elbv2, world, "both", protocol="TCP_UDP")["TargetGroupArn"]))
     assert elbv2.describe_listeners(ListenerArns=[arn])["Listeners"][0]["Protocol"] == "TCP_UDP"
+
+
+def test_switched_off_targets_are_healthy_at_once_as_the_emulator_has_them(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    control.patch_config({"behaviours": {"target_health": False}})
+    made = target_group(elbv2, world, "udp-off", protocol="UDP")  # a check that cannot pass
+    elbv2.register_targets(TargetGroupArn=made["TargetGroupArn"],
+                           Targets=[{"Id": world.instance}])
+    assert states(elbv2, made["TargetGroupArn"]) == {world.instance: ("healthy", "")}
+
+
+def test_switched_off_subnet_mapping_addresses_are_not_read(
+    ec2: Any, control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    control.patch_config({"behaviours": {"nlb_addresses": False}})
+    subnet = sorted(world.subnets.values())[0]
+    made = nlb(elbv2, world, "eip-off", SubnetMappings=[
+        {"SubnetId": subnet, "AllocationId": "eipalloc-0123456789abcdef0"}])
+    zones = elbv2.describe_load_balancers(LoadBalancerArns=[made["LoadBalancerArn"]])[
+        "LoadBalancers"][0]["AvailabilityZones"]
+    assert [z.get("LoadBalancerAddresses", []) for z in zones] == [[]]
+
+
+def test_switched_off_a_target_group_serves_two_load_balancers_and_goes_at_once(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    control.patch_config({"behaviours": {"elbv2_error_codes": False}})
+    first = nlb(elbv2, world, "one-off", Scheme="internal")["LoadBalancerArn"]
+    second = nlb(elbv2, world, "two-off", Scheme="internal")["LoadBalancerArn"]
+    group = target_group(elbv2, world, "shared-off")["TargetGroupArn"]
+    for balancer in (first, second):
+        elbv2.create_listener(LoadBalancerArn=balancer, Protocol="TCP", Port=80,
+                              DefaultActions=forward(group))
+    elbv2.delete_load_balancer(LoadBalancerArn=first)
+    elbv2.delete_load_balancer(LoadBalancerArn=second)
+    elbv2.delete_target_group(TargetGroupArn=group)  # no ResourceInUse while they go
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+
+
+def test_switched_off_dns_names_are_the_emulators(
+    control: FidelityControl, elbv2: Any, world: World
+) -> None:
+    control.patch_config({"behaviours": {"regional_dns_names": False}})
+    assert nlb(elbv2, world, "plain")["DNSName"] == f"plain-1.{REGION}.elb.amazonaws.com"

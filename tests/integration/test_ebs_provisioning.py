@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from k8s_aws.sandbox.kubelets import KUBELET_ANNOTATION
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
-from .conftest import ec2_of, kubectl_json
+from .conftest import ec2_of, kubectl, kubectl_json
 from .ebs import (
     TIMEOUT,
     apply,
@@ -75,6 +76,34 @@ def test_sandbox_registers_the_driver_and_a_csinode_per_node(sandbox: SandboxSta
         assert csinode["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"]
         assert csinode["metadata"]["annotations"][
             "storage.alpha.kubernetes.io/migrated-plugins"] == "kubernetes.io/aws-ebs"
+
+
+def _list_requests(sandbox: SandboxState, resource: str) -> float:
+    """The API server's count of LIST requests for `resource`, from its own metrics."""
+    total = 0.0
+    for line in kubectl(sandbox, "get", "--raw", "/metrics").splitlines():
+        if (line.startswith("apiserver_request_total{") and f'resource="{resource}"' in line
+                and 'verb="LIST"' in line):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@pytest.mark.once  # no AWS call of the product's
+def test_registered_nodes_cost_the_kubelets_no_csinode_list_per_sync(
+    sandbox: SandboxState,
+) -> None:
+    """node-driver-registrar's work is done once per Node: once every Node has its CSINode,
+    the stand-in kubelets' syncs (each lists the Nodes) list no CSINodes."""
+    def every_running_node_registered() -> bool:
+        return all(get(sandbox, "csinode", n["metadata"]["name"])
+                   for n in kubectl_json(sandbox, "get", "nodes")["items"]
+                   if n["metadata"].get("annotations", {}).get(KUBELET_ANNOTATION) != "stopped")
+
+    wait_until(every_running_node_registered, timeout=60, what="a CSINode for every Node")
+    nodes, csinodes = _list_requests(sandbox, "nodes"), _list_requests(sandbox, "csinodes")
+    wait_until(lambda: _list_requests(sandbox, "nodes") >= nodes + 5, timeout=60,
+               what="five more kubelet syncs")
+    assert _list_requests(sandbox, "csinodes") == csinodes
 
 
 def _instances(sandbox: SandboxState) -> list[Any]:

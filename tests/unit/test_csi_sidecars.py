@@ -9,6 +9,7 @@ from k8s_aws.deploy.csi_sidecars import CSI_TIMEOUT, SIDECARS, sidecar_argv
 from k8s_aws.sandbox import binaries, csinodes, gomod
 from k8s_aws.volumes.errors import ParameterError
 from k8s_aws.volumes.tags import snapshot_metadata_tags, snapshot_tags
+from k8s_aws.volumes.topology import accessible_topology
 
 SNAPSHOTTER_GOMOD = """module github.com/kubernetes-csi/external-snapshotter/v8
 
@@ -92,7 +93,7 @@ def test_the_node_gets_every_topology_label_it_lacks() -> None:
     have = {"topology.kubernetes.io/zone": "us-west-2a", "other": "x"}
     assert csinodes.needs_labels(have, "us-west-2a") == {
         "topology.ebs.csi.aws.com/zone": "us-west-2a"}
-    assert csinodes.needs_labels(csinodes.topology_labels("us-west-2b"), "us-west-2b") == {}
+    assert csinodes.needs_labels(accessible_topology("us-west-2b"), "us-west-2b") == {}
 
 
 def test_snapshot_metadata_becomes_tags_and_any_other_class_parameter_is_refused() -> None:

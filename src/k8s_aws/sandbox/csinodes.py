@@ -28,10 +28,6 @@ def attach_limit(instance_type: str) -> int | None:
     return None if limit is None else volumes_available(limit, interfaces=1, ebs_devices=1)
 
 
-def topology_labels(zone: str) -> dict[str, str]:
-    return accessible_topology(zone)
-
-
 def csinode_manifest(node_name: str, node_uid: str, instance_id: str,
                      instance_type: str) -> dict[str, Any]:
     driver: dict[str, Any] = {
@@ -58,4 +54,4 @@ def csinode_manifest(node_name: str, node_uid: str, instance_id: str,
 
 def needs_labels(labels: dict[str, str], zone: str) -> dict[str, str]:
     """The topology labels the Node lacks (or has with another value)."""
-    return {k: v for k, v in topology_labels(zone).items() if labels.get(k) != v}
+    return {k: v for k, v in accessible_topology(zone).items() if labels.get(k) != v}

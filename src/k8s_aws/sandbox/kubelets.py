@@ -121,6 +121,12 @@ def vms_by_node_name(vms: list[Vm], naming: str) -> dict[str, Vm]:
     return by_name
 
 
+def _owner_uid(csinode: Any) -> str | None:
+    """The uid of the Node a CSINode belongs to (None: no owner recorded)."""
+    owners = csinode.metadata.owner_references or []
+    return str(owners[0].uid) if owners else None
+
+
 class Kubelets:
     def __init__(
         self, ec2: Any, core: client.CoreV1Api, cluster: str, naming: str = NODE_NAMING[0],
@@ -133,6 +139,9 @@ class Kubelets:
         self._naming = naming
         # Only the BOSH release runs a kubelet on its control VMs.
         self._groups = ["worker", CONTROL_GROUP] if naming == "bosh" else ["worker"]
+        # Node name -> uid of the Node whose CSINode and labels are in place: registered
+        # once, as node-driver-registrar does, not re-checked on every sync.
+        self._csi_registered: dict[str, str] = {}
 
     def _vms(self) -> list[Vm]:
         pages = self._ec2.get_paginator("describe_instances").paginate(
@@ -188,21 +197,33 @@ class Kubelets:
 
     async def _register_csi(self, ours: dict[str, Any], by_name: dict[str, Vm]) -> None:
         """node-driver-registrar's job on each running VM's Node: the CSINode and the
-        topology labels (see `csinodes`)."""
+        topology labels (see `csinodes`), once per Node (a re-registered Node has a new uid).
+        CSINodes are listed only while some Node still needs its registration."""
         assert self._storage is not None
-        registered = {c.metadata.name for c in (await self._storage.list_csi_node()).items}
+        self._csi_registered = {
+            name: uid for name, uid in self._csi_registered.items() if name in ours}
+        pending: list[tuple[str, Any, Vm]] = []
         for name, node in ours.items():
             vm = by_name.get(name)
-            if vm is None or vm.state not in RUNNING_STATES or not vm.zone:
-                continue
+            if (self._csi_registered.get(name) != node.metadata.uid and vm is not None
+                    and vm.state in RUNNING_STATES and vm.zone):
+                pending.append((name, node, vm))
+        if not pending:
+            return
+        owners = {c.metadata.name: _owner_uid(c)
+                  for c in (await self._storage.list_csi_node()).items}
+        for name, node, vm in pending:
             missing = csinodes.needs_labels(node.metadata.labels or {}, vm.zone)
             if missing:
                 await self._core.patch_node(name, {"metadata": {"labels": missing}})
-            if name not in registered:
+            if name not in owners:
                 log.info("registering CSI driver on %s as %s", name, vm.instance_id)
                 body = csinodes.csinode_manifest(
                     name, node.metadata.uid, vm.instance_id, vm.instance_type)
                 await self._storage.create_csi_node(cast(Any, body))
+            elif owners[name] not in (None, node.metadata.uid):
+                continue  # the deleted Node's CSINode, not yet collected: a later sync
+            self._csi_registered[name] = node.metadata.uid
 
     async def run(self, interval: float) -> None:
         """Sync every `interval` seconds, or twice as long as the last sync took: with

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from k8s_aws.sandbox.fidelity import moto_state
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
 from k8s_aws.sandbox.fidelity.responses import Refusal, Reply
 
@@ -41,7 +41,8 @@ class Elbv2Codes(Behaviour):
                                "a listener or a rule")
         if request.action == "DeleteLoadBalancer":
             balancer = call.backends.elbv2.load_balancers.get(request.param("LoadBalancerArn"))
-            call.notes["served"] = _served_groups(balancer) if balancer is not None else set()
+            call.notes["served"] = (moto_state.served_target_groups(balancer)
+                                    if balancer is not None else set())
         return None
 
     def after(self, call: Call, reply: Reply) -> Reply:
@@ -61,15 +62,6 @@ class Elbv2Codes(Behaviour):
 
         call.later(delay, gone, f"{arn} deleted")
         return reply
-
-
-def _served_groups(balancer: Any) -> set[str]:
-    return {
-        str((action.data or {}).get("TargetGroupArn"))
-        for listener in balancer.listeners.values()
-        for action in listener.default_actions
-        if (action.data or {}).get("TargetGroupArn")
-    }
 
 
 def _association_limit(call: Call) -> Refusal | None:

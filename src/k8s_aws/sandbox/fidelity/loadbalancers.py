@@ -103,18 +103,12 @@ class LoadBalancers(Behaviour):
 def _detach_unused_groups(call: Call) -> None:
     """AWS: a target group lists only the load balancers whose listeners still forward to it;
     moto keeps a Network LB's ARN after the listener is deleted."""
-    elbv2 = call.backends.elbv2
-    for group in elbv2.target_groups.values():
-        kept = []
-        for arn in group.load_balancer_arns:
-            balancer = elbv2.load_balancers.get(arn)
-            if balancer is None or getattr(balancer, "type", "") != "network" or any(
-                (action.data or {}).get("TargetGroupArn") == group.arn
-                for listener in balancer.listeners.values()
-                for action in listener.default_actions
-            ):
-                kept.append(arn)
-        group.load_balancer_arns = kept
+    served = {arn: moto_state.served_target_groups(balancer)
+              for arn, balancer in call.backends.elbv2.load_balancers.items()
+              if getattr(balancer, "type", "") == "network"}
+    for group in call.backends.elbv2.target_groups.values():
+        group.load_balancer_arns = [arn for arn in group.load_balancer_arns
+                                    if arn not in served or group.arn in served[arn]]
 
 
 def _groups_at_creation(call: Call) -> Refusal | None:

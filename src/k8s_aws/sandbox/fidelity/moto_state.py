@@ -353,6 +353,16 @@ def load_balancer_placements(backends: Backends) -> dict[str, tuple[str, list[st
     return found
 
 
+def served_target_groups(balancer: Any) -> set[str]:
+    """The target group ARNs an ELBv2 load balancer's listeners forward to."""
+    return {
+        str(arn)
+        for listener in balancer.listeners.values()
+        for action in listener.default_actions
+        if (arn := (action.data or {}).get("TargetGroupArn"))
+    }
+
+
 def release_instance_addresses(ec2: Any, instance_id: str) -> list[str]:
     """Free a terminated instance's private IPs, as AWS does when it deletes the primary
     interface with the instance (moto keeps them until the instance object is collected)."""

@@ -8,8 +8,8 @@ verdict. The sandbox's nodes run kube-proxy, which answers its own port (10256 `
 and the healthCheckNodePort; a NodePort answers TCP only if the Service has a TCP port on
 it. So a check on the traffic port of a UDP-only target group fails, and any other fails
 nowhere. AWS also takes only TCP, HTTP and HTTPS health checks on a Network LB's target
-groups (a UDP, TCP_UDP or TLS group is checked over TCP unless told otherwise); moto keeps
-the group's own protocol as the check's.
+groups; moto takes any (it does check a UDP, TCP_UDP or TLS group over TCP unless told
+otherwise, as AWS does).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from typing import Any
 from k8s_aws.sandbox.fidelity import moto_state
 from k8s_aws.sandbox.fidelity.behaviour import Behaviour, Call
 from k8s_aws.sandbox.fidelity.loadbalancers import _target_ids  # the one reader of Targets.member.N
-from k8s_aws.sandbox.fidelity.responses import Refusal, Reply, set_text
+from k8s_aws.sandbox.fidelity.responses import Refusal, Reply
 
 CHECK_PROTOCOLS = ("TCP", "HTTP", "HTTPS")
-_CHECKED_OVER_TCP = ("UDP", "TCP_UDP", "TLS")
 INITIAL = ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress")
 HEALTHY = ("healthy", None, None)
 UNHEALTHY = ("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
@@ -67,8 +66,8 @@ class TargetHealth(Behaviour):
         request = call.request
         if request.service != "elbv2" or not reply.ok or not call.on.target_health:
             return reply
-        if request.action == "CreateTargetGroup":
-            return _check_over_tcp(call, reply)
+        if request.action not in ("RegisterTargets", "ModifyTargetGroup"):
+            return reply
         group = call.backends.elbv2.target_groups.get(request.param("TargetGroupArn"))
         if group is None:
             return reply
@@ -98,17 +97,4 @@ class TargetHealth(Behaviour):
 
         call.later(checking_time(group, call.config.delays.target_health), verdict,
                    f"health of {len(targets)} target(s) in {group.name}")
-
-
-def _check_over_tcp(call: Call, reply: Reply) -> Reply:
-    """A UDP, TCP_UDP or TLS group made without a check protocol is checked over TCP."""
-    request = call.request
-    if request.param("HealthCheckProtocol") or request.param("Protocol") not in _CHECKED_OVER_TCP:
-        return reply
-    for group in call.backends.elbv2.target_groups.values():
-        if group.name == request.param("Name") and group.health_check_protocol != "TCP":
-            group.health_check_protocol = "TCP"
-            group.__dict__.pop("matcher", None)
-            return reply.with_body(set_text(reply.body, "HealthCheckProtocol", "TCP"))
-    return reply
 
