@@ -29,6 +29,12 @@ def _own_instance() -> str:
         return ""
 
 
+def _given(parameter: str) -> bool:
+    """The user set it (on the command line or in the environment), not its default."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def _owners(kubeconfig: Path | None, cluster_gone: bool) -> ClusterOwners | None:
     if cluster_gone:
         return None
@@ -83,6 +89,9 @@ def gc(cluster_name: str, kubeconfig: Path | None, cluster_gone: bool, delete: b
             validate_cluster_name(cluster_name)
         if kubeconfig is not None and cluster_gone:
             raise PolicyInputError("--kubeconfig and --cluster-gone exclude each other")
+        if not delete and _given("wait"):
+            raise PolicyInputError("--wait is only for --delete: a dry run deletes nothing "
+                                   "and waits for nothing")
         aws = operator_clients(resolve_region(region)[0], "gc")
         cluster_name, _ = resolve_cluster(aws, cluster_name, _own_instance())
         owners = _owners(kubeconfig, cluster_gone)
