@@ -18,7 +18,7 @@ from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.node_init import find_instance
-from k8s_aws.kube.cluster_reads import ClusterObjects, read_cluster
+from k8s_aws.kube.cluster_reads import SetupObjects, read_setup
 from k8s_aws.kube.errors import KubeError
 from k8s_aws.kube.nodes import NodeView
 from k8s_aws.model.doctor import AwsFacts, ClusterFacts, NodeFacts
@@ -74,7 +74,7 @@ def _node_facts(view: NodeView, match: object) -> NodeFacts:
                      any(label in view.labels for label in CONTROL_LABELS), instances, tried)
 
 
-async def _match_nodes(aws: AwsClients, facts: AwsFacts, objects: ClusterObjects
+async def _match_nodes(aws: AwsClients, facts: AwsFacts, objects: SetupObjects
                        ) -> ClusterFacts:
     ec2 = aws.client("ec2")
     with ThreadPoolExecutor(max_workers=4) as executor:
@@ -105,7 +105,7 @@ def gather(aws: AwsClients, region: str, cluster_flag: str, kubeconfig: Path | N
     cluster: ClusterFacts | None = None
     if kubeconfig is not None:
         try:
-            objects = asyncio.run(read_cluster(kubeconfig))
+            objects = asyncio.run(read_setup(kubeconfig))
             cluster = asyncio.run(_match_nodes(aws, facts, objects))
         except KubeError as exc:
             cluster = ClusterFacts((), False, frozenset(), str(exc))

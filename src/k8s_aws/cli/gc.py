@@ -15,7 +15,7 @@ from k8s_aws.cloud.gc_delete import Deleted, delete_all
 from k8s_aws.cloud.gc_inventory import inventory
 from k8s_aws.cloud.metadata import read_local_instance
 from k8s_aws.cloud.operator_session import operator_clients, resolve_region
-from k8s_aws.kube.cluster_reads import read_cluster
+from k8s_aws.kube.cluster_reads import read_owners
 from k8s_aws.kube.errors import KubeError
 from k8s_aws.model.gc import ClusterOwners, Leak
 from k8s_aws.ops.gc_plan import find_leaks, owners_of, to_delete
@@ -41,7 +41,7 @@ def _owners(kubeconfig: Path | None, cluster_gone: bool) -> ClusterOwners | None
     if kubeconfig is None:
         raise PolicyInputError("pass --kubeconfig FILE to compare with the cluster, or "
                                "--cluster-gone after the cluster was deleted")
-    objects = asyncio.run(read_cluster(kubeconfig))
+    objects = asyncio.run(read_owners(kubeconfig))
     return owners_of(objects.services, objects.persistent_volumes,
                      objects.snapshot_contents or [])
 
