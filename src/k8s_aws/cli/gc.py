@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from k8s_aws.cli.operator_common import fail, resolve_cluster
+from k8s_aws.cli.operator_common import fail, given, resolve_cluster
 from k8s_aws.cloud.errors import CloudError, NotConfigured
 from k8s_aws.cloud.gc_delete import Deleted, delete_all
 from k8s_aws.cloud.gc_inventory import inventory
@@ -27,12 +27,6 @@ def _own_instance() -> str:
         return read_local_instance().instance_id
     except NotConfigured:
         return ""
-
-
-def _given(parameter: str) -> bool:
-    """The user set it (on the command line or in the environment), not its default."""
-    source = click.get_current_context().get_parameter_source(parameter)
-    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def _owners(kubeconfig: Path | None, cluster_gone: bool) -> ClusterOwners | None:
@@ -89,7 +83,7 @@ def gc(cluster_name: str, kubeconfig: Path | None, cluster_gone: bool, delete: b
             validate_cluster_name(cluster_name)
         if kubeconfig is not None and cluster_gone:
             raise PolicyInputError("--kubeconfig and --cluster-gone exclude each other")
-        if not delete and _given("wait"):
+        if not delete and given("wait"):
             raise PolicyInputError("--wait is only for --delete: a dry run deletes nothing "
                                    "and waits for nothing")
         aws = operator_clients(resolve_region(region)[0], "gc")

@@ -22,6 +22,13 @@ def fail(error: Exception | str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def given(parameter: str) -> bool:
+    """The user set this option of the running command (not its default): a flag that only
+    matters with another one is refused alone instead of being ignored."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def split_list(*values: str) -> tuple[str, ...]:
     """`a,b` and repeated flags alike, in order, without empties or repeats."""
     items = [item.strip() for value in values for item in value.split(",")]
