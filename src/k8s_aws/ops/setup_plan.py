@@ -25,7 +25,7 @@ from k8s_aws.model.iam import (
     SetupObserved,
     Tags,
 )
-from k8s_aws.ops.bosh import PROFILE_NAME_RE
+from k8s_aws.ops.bosh import check_profile
 from k8s_aws.ops.iam_policy import PolicyInputError, PolicyRequest, generate, tag_key
 
 MAX_POLICY_VERSIONS = 5  # AWS's limit per managed policy
@@ -74,11 +74,8 @@ class SetupPlan:
 def validate(request: SetupRequest) -> None:
     """Bad input raises PolicyInputError naming the flag; checked before any AWS call."""
     request.policy()  # cluster name, features
-    for flag, name in (("--profile", request.profile),
-                       ("--worker-profile", request.worker_profile)):
-        if not PROFILE_NAME_RE.match(name):
-            raise PolicyInputError(f"{flag} {name!r} is not an IAM name "
-                                   "(1-128 of A-Za-z0-9+=,.@_-)")
+    check_profile("--profile", request.profile)
+    check_profile("--worker-profile", request.worker_profile)
     if request.profile == request.worker_profile:
         raise PolicyInputError("--worker-profile must differ from --profile: workers get no "
                                "EC2 permissions")
