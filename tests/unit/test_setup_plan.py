@@ -166,6 +166,7 @@ def test_an_unknown_subnet_is_bad_input() -> None:
         ({"cluster": "has space"}, "--cluster-name"),
         ({"profile": "bad/name"}, "--profile"),
         ({"worker_profile": "ctl"}, "--worker-profile"),
+        ({"worker_profile": "w" * 129}, "--worker-profile"),
         ({"subnet_tag_value": "mine"}, "--subnet-tag-value"),
         ({"tag_subnets": ("sn-1",)}, "--tag-subnets"),
     ],

@@ -30,11 +30,20 @@ from k8s_aws.volumes.topology import LEGACY_ZONE_KEY, ZONE_KEY, choose_zone
     ({"blockSize": "0"}, "blockSize"),
     ({"tagSpecification_1": "=x"}, "tagSpecification_1"),
     ({"colour": "blue"}, "colour"),
+    # Neither spelling may be silently dropped for the other.
+    ({"csi.storage.k8s.io/fstype": "xfs", "fsType": "ext4"}, "fsType"),
+    ({"type": "gp3", "Type": "io2"}, "Type"),
 ])
 def test_invalid_parameters_name_their_key(raw: dict[str, str], key: str) -> None:
     with pytest.raises(ParameterError) as refused:
         parse_parameters(raw)
     assert refused.value.key == key
+
+
+def test_the_same_value_under_both_spellings_is_accepted() -> None:
+    params = parse_parameters({"csi.storage.k8s.io/fstype": "xfs", "fsType": "XFS",
+                               "type": "io2", "TYPE": "io2", "iops": "100"})
+    assert (params.fs_type, params.volume_type) == ("xfs", "io2")
 
 
 def test_keys_are_case_insensitive_and_kms_implies_encryption() -> None:

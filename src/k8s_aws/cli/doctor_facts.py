@@ -18,7 +18,7 @@ from k8s_aws.cloud.network import NetworkDirectory
 from k8s_aws.cloud.runner import Runner
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.controllers.node_init import find_instance
-from k8s_aws.kube.cluster_reads import ClusterObjects, read_cluster
+from k8s_aws.kube.cluster_reads import SetupObjects, read_setup
 from k8s_aws.kube.errors import KubeError
 from k8s_aws.kube.nodes import NodeView
 from k8s_aws.model.doctor import AwsFacts, ClusterFacts, NodeFacts
@@ -51,10 +51,13 @@ def _local(aws: AwsClients, region: str, cluster_flag: str) -> AwsFacts:
                     "AWS_ENDPOINT_URL"))
         except CloudError:
             profile_identity = ""
-    cluster, source = resolve_cluster(aws, cluster_flag, imds)
+    # This VM's instance, read once: its cluster tag names the cluster, its profile and
+    # groups are checked with the Nodes' instances.
+    own = doctor_reads.instances(aws.client("ec2"), [imds]) if imds else {}
+    cluster, source = resolve_cluster(aws, cluster_flag, imds, own.get(imds))
     return AwsFacts(region=region, region_source="", cluster=cluster, cluster_source=source,
                     imds=imds, imds_error=imds_error, identity=identity,
-                    profile_identity=profile_identity)
+                    profile_identity=profile_identity, instances=own)
 
 
 def _node_facts(view: NodeView, match: object) -> NodeFacts:
@@ -71,7 +74,7 @@ def _node_facts(view: NodeView, match: object) -> NodeFacts:
                      any(label in view.labels for label in CONTROL_LABELS), instances, tried)
 
 
-async def _match_nodes(aws: AwsClients, facts: AwsFacts, objects: ClusterObjects
+async def _match_nodes(aws: AwsClients, facts: AwsFacts, objects: SetupObjects
                        ) -> ClusterFacts:
     ec2 = aws.client("ec2")
     with ThreadPoolExecutor(max_workers=4) as executor:
@@ -102,15 +105,15 @@ def gather(aws: AwsClients, region: str, cluster_flag: str, kubeconfig: Path | N
     cluster: ClusterFacts | None = None
     if kubeconfig is not None:
         try:
-            objects = asyncio.run(read_cluster(kubeconfig))
+            objects = asyncio.run(read_setup(kubeconfig))
             cluster = asyncio.run(_match_nodes(aws, facts, objects))
         except KubeError as exc:
             cluster = ClusterFacts((), False, frozenset(), str(exc))
     node_instances = {n.name: n.instances[0] for n in (cluster.nodes if cluster else ())
                       if len(n.instances) == 1}
     ec2 = aws.client("ec2")
-    instances = doctor_reads.instances(ec2, [*node_instances.values(),
-                                             *([facts.imds] if facts.imds else [])])
+    instances = {**facts.instances, **doctor_reads.instances(
+        ec2, [i for i in node_instances.values() if i not in facts.instances])}
     groups = {g for i in instances.values() for g in i.security_groups}
     profiles = {i.profile_arn.rsplit("/", 1)[-1] for i in instances.values() if i.profile_arn}
     profiles |= {profile} if profile else set()

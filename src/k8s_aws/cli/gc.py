@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from k8s_aws.cli.operator_common import fail, resolve_cluster
+from k8s_aws.cli.operator_common import fail, given, resolve_cluster
 from k8s_aws.cloud.errors import CloudError, NotConfigured
 from k8s_aws.cloud.gc_delete import Deleted, delete_all
 from k8s_aws.cloud.gc_inventory import inventory
 from k8s_aws.cloud.metadata import read_local_instance
 from k8s_aws.cloud.operator_session import operator_clients, resolve_region
-from k8s_aws.kube.cluster_reads import read_cluster
+from k8s_aws.kube.cluster_reads import read_owners
 from k8s_aws.kube.errors import KubeError
 from k8s_aws.model.gc import ClusterOwners, Leak
 from k8s_aws.ops.gc_plan import find_leaks, owners_of, to_delete
@@ -35,7 +35,7 @@ def _owners(kubeconfig: Path | None, cluster_gone: bool) -> ClusterOwners | None
     if kubeconfig is None:
         raise PolicyInputError("pass --kubeconfig FILE to compare with the cluster, or "
                                "--cluster-gone after the cluster was deleted")
-    objects = asyncio.run(read_cluster(kubeconfig))
+    objects = asyncio.run(read_owners(kubeconfig))
     return owners_of(objects.services, objects.persistent_volumes,
                      objects.snapshot_contents or [])
 
@@ -83,6 +83,9 @@ def gc(cluster_name: str, kubeconfig: Path | None, cluster_gone: bool, delete: b
             validate_cluster_name(cluster_name)
         if kubeconfig is not None and cluster_gone:
             raise PolicyInputError("--kubeconfig and --cluster-gone exclude each other")
+        if not delete and given("wait"):
+            raise PolicyInputError("--wait is only for --delete: a dry run deletes nothing "
+                                   "and waits for nothing")
         aws = operator_clients(resolve_region(region)[0], "gc")
         cluster_name, _ = resolve_cluster(aws, cluster_name, _own_instance())
         owners = _owners(kubeconfig, cluster_gone)

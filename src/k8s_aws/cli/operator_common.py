@@ -11,6 +11,7 @@ from k8s_aws.cloud.doctor_reads import instances
 from k8s_aws.cloud.errors import NotConfigured
 from k8s_aws.cloud.session import AwsClients
 from k8s_aws.config.cluster import AmbiguousCluster, cluster_name_from_tags
+from k8s_aws.model.doctor import InstanceFacts
 
 
 def fail(error: Exception | str, code: int = 2) -> NoReturn:
@@ -21,19 +22,28 @@ def fail(error: Exception | str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def given(parameter: str) -> bool:
+    """The user set this option of the running command (not its default): a flag that only
+    matters with another one is refused alone instead of being ignored."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def split_list(*values: str) -> tuple[str, ...]:
     """`a,b` and repeated flags alike, in order, without empties or repeats."""
     items = [item.strip() for value in values for item in value.split(",")]
     return tuple(dict.fromkeys(item for item in items if item))
 
 
-def resolve_cluster(aws: AwsClients, flag: str, own_instance: str) -> tuple[str, str]:
+def resolve_cluster(aws: AwsClients, flag: str, own_instance: str,
+                    own: InstanceFacts | None = None) -> tuple[str, str]:
     """The cluster name and where it came from: the flag, else this VM's cluster tag (as
-    the controllers find it); NotConfigured when neither says."""
+    the controllers find it); NotConfigured when neither says. `own`: this VM's instance
+    when the caller has already read it (no second DescribeInstances)."""
     if flag:
         return flag, "--cluster-name"
-    own = instances(aws.client("ec2"), [own_instance]).get(own_instance) if own_instance \
-        else None
+    if own is None and own_instance:
+        own = instances(aws.client("ec2"), [own_instance]).get(own_instance)
     try:
         name = cluster_name_from_tags(own.tags) if own else None
     except AmbiguousCluster as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from k8s_aws.cli.operator_common import fail, split_list
+from k8s_aws.cli.operator_common import fail, given, split_list
 from k8s_aws.cloud.errors import CloudError
 from k8s_aws.cloud.iam_setup import apply_setup, observe_setup
 from k8s_aws.cloud.operations import FEATURES
@@ -45,6 +45,9 @@ def setup(cluster_name: str, features: str, profile: str, worker_profile: str,
     )
     try:
         validate(request)
+        if given("subnet_tag_value") and not (request.tag_subnets or request.public_subnets):
+            raise PolicyInputError("--subnet-tag-value only applies with --tag-subnets or "
+                                   "--public-subnets")
         aws = operator_clients(resolve_region(region)[0], "setup")
         iam, ec2 = aws.client("iam"), aws.client("ec2")
         observed = observe_setup(iam, ec2, aws.client("sts"), request.profile,

@@ -1,8 +1,10 @@
 """One-shot reads of the cluster for the operator's tools (`gc`, `doctor`): the objects that
-own AWS resources or prove the set-up works, read once, as raw API bodies."""
+own AWS resources (gc) or prove the set-up works (doctor), read once, as raw API bodies."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,18 @@ SNAPSHOTS = ("snapshot.storage.k8s.io", "v1", "volumesnapshotcontents")
 
 
 @dataclass(frozen=True)
-class ClusterObjects:
+class OwnerObjects:
+    """What owns AWS resources (`gc`)."""
+
     services: list[Obj]
     persistent_volumes: list[Obj]
     snapshot_contents: list[Obj] | None  # None: the snapshot CRDs are not installed
+
+
+@dataclass(frozen=True)
+class SetupObjects:
+    """What proves the set-up works (`doctor`)."""
+
     nodes: list[Obj]
     csi_drivers: list[Obj]
     csi_nodes: list[Obj]
@@ -47,20 +57,33 @@ async def _snapshot_contents(custom: Any) -> list[Obj] | None:
     return list(body.get("items", []))
 
 
-async def read_cluster(kubeconfig: Path) -> ClusterObjects:
-    """Everything at once; an unreachable API server is a KubeError, never an empty cluster
-    (gc would take every resource for leaked)."""
+async def read_owners(kubeconfig: Path) -> OwnerObjects:
+    """An unreachable API server is a KubeError, never an empty cluster (gc would take
+    every resource for leaked)."""
+    async with _api(kubeconfig) as api:
+        core = client.CoreV1Api(api)
+        return OwnerObjects(
+            services=await _list(core.list_service_for_all_namespaces, "services"),
+            persistent_volumes=await _list(core.list_persistent_volume, "persistentvolumes"),
+            snapshot_contents=await _snapshot_contents(client.CustomObjectsApi(api)),
+        )
+
+
+async def read_setup(kubeconfig: Path) -> SetupObjects:
+    async with _api(kubeconfig) as api:
+        core, storage = client.CoreV1Api(api), client.StorageV1Api(api)
+        return SetupObjects(
+            nodes=await _list(core.list_node, "nodes"),
+            csi_drivers=await _list(storage.list_csi_driver, "csidrivers"),
+            csi_nodes=await _list(storage.list_csi_node, "csinodes"),
+        )
+
+
+@contextlib.asynccontextmanager
+async def _api(kubeconfig: Path) -> AsyncIterator[client.ApiClient]:
+    """Each tool reads only what it uses; connection trouble is one KubeError."""
     try:
         async with await api_client(kubeconfig) as api:
-            core, storage = client.CoreV1Api(api), client.StorageV1Api(api)
-            custom = client.CustomObjectsApi(api)
-            return ClusterObjects(
-                services=await _list(core.list_service_for_all_namespaces, "services"),
-                persistent_volumes=await _list(core.list_persistent_volume, "persistentvolumes"),
-                snapshot_contents=await _snapshot_contents(custom),
-                nodes=await _list(core.list_node, "nodes"),
-                csi_drivers=await _list(storage.list_csi_driver, "csidrivers"),
-                csi_nodes=await _list(storage.list_csi_node, "csinodes"),
-            )
+            yield api
     except (aiohttp.ClientError, OSError) as exc:
         raise KubeError(f"cannot reach the API server of {kubeconfig}: {exc}") from None

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from k8s_aws.ops.iam_policy import CLUSTER_NAME_RE, PolicyInputError, tag_key
+from k8s_aws.ops.iam_policy import PolicyInputError, tag_key, validate_cluster_name
 
 DEFAULT_PROFILE = "kubernetes-cloud-provider"
 CONTROL_EXTENSION = "k8s-aws-control"
@@ -148,11 +148,7 @@ def check_topology(manifest: dict[str, Any], control_group: str) -> None:
 
 
 def _validate(cluster: str, tag_value: str, control_group: str) -> None:
-    if not CLUSTER_NAME_RE.match(cluster):
-        raise PolicyInputError(
-            f"--cluster-name {cluster!r} is invalid: it must match {CLUSTER_NAME_RE.pattern} "
-            "(the release's cluster.name)"
-        )
+    validate_cluster_name(cluster)  # the release's pattern, and short enough for the tag key
     if tag_value not in TAG_VALUES:
         raise PolicyInputError(
             f"--tag-value {tag_value!r} is unknown; allowed: {', '.join(TAG_VALUES)}"

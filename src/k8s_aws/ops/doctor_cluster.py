@@ -3,9 +3,10 @@ initialized, the EBS CSIDriver and a CSINode per Node registered. Pure."""
 
 from __future__ import annotations
 
+from k8s_aws.deploy.csi_sidecars import DRIVER_NAME
 from k8s_aws.model.doctor import Check, ClusterFacts, Status
 
-DRIVER = "ebs.csi.aws.com"
+DRIVER = DRIVER_NAME  # the CSIDriver the deployment registers
 DEPLOY_CSI = "kubectl apply -f the k8s-aws csi-driver manifests (CSIDriver, node DaemonSet)"
 
 

@@ -25,7 +25,7 @@ from k8s_aws.model.iam import (
     SetupObserved,
     Tags,
 )
-from k8s_aws.ops.bosh import PROFILE_NAME_RE
+from k8s_aws.ops.bosh import check_profile
 from k8s_aws.ops.iam_policy import PolicyInputError, PolicyRequest, generate, tag_key
 
 MAX_POLICY_VERSIONS = 5  # AWS's limit per managed policy
@@ -74,11 +74,8 @@ class SetupPlan:
 def validate(request: SetupRequest) -> None:
     """Bad input raises PolicyInputError naming the flag; checked before any AWS call."""
     request.policy()  # cluster name, features
-    for flag, name in (("--profile", request.profile),
-                       ("--worker-profile", request.worker_profile)):
-        if not PROFILE_NAME_RE.match(name):
-            raise PolicyInputError(f"{flag} {name!r} is not an IAM name "
-                                   "(1-128 of A-Za-z0-9+=,.@_-)")
+    check_profile("--profile", request.profile)
+    check_profile("--worker-profile", request.worker_profile)
     if request.profile == request.worker_profile:
         raise PolicyInputError("--worker-profile must differ from --profile: workers get no "
                                "EC2 permissions")
@@ -107,9 +104,11 @@ def _ours(tags: Tags) -> bool:
     return dict(tags).get(MANAGED_BY_TAG) == MANAGED_BY
 
 
-def _missing_tags(have: Tags, want: Tags) -> Tags:
+def _adopt_tags(op: str, target: str, have: Tags, request: SetupRequest) -> list[SetupAction]:
+    """The tagging that makes an existing (adopted or ours) resource carry all our tags."""
     present = dict(have)
-    return tuple((k, v) for k, v in want if present.get(k) != v)
+    missing = tuple((k, v) for k, v in request.tags() if present.get(k) != v)
+    return [SetupAction(op, target, "adopted", tags=missing)] if missing else []
 
 
 def _policy_actions(request: SetupRequest, have: ObservedPolicy | None, arn: str
@@ -118,10 +117,7 @@ def _policy_actions(request: SetupRequest, have: ObservedPolicy | None, arn: str
     if have is None:
         return [SetupAction("CreatePolicy", request.profile, "the generated least-privilege "
                             "policy", document=want, tags=request.tags())]
-    actions = []
-    missing = _missing_tags(have.tags, request.tags())
-    if missing:
-        actions.append(SetupAction("TagPolicy", arn, "adopted", tags=missing))
+    actions = _adopt_tags("TagPolicy", arn, have.tags, request)
     if canonical(have.document) == canonical(want):
         return actions
     old = sorted((v for v in have.versions if not v.default), key=lambda v: v.created)
@@ -140,10 +136,7 @@ def _role_actions(request: SetupRequest, name: str, have: ObservedRole | None,
                                document=EC2_TRUST, tags=request.tags())]
         attached: tuple[str, ...] = ()
     else:
-        actions = []
-        missing = _missing_tags(have.tags, request.tags())
-        if missing:
-            actions.append(SetupAction("TagRole", name, "adopted", tags=missing))
+        actions = _adopt_tags("TagRole", name, have.tags, request)
         if canonical(have.trust) != canonical(EC2_TRUST):
             actions.append(SetupAction("UpdateAssumeRolePolicy", name, "trust ec2.amazonaws.com",
                                        document=EC2_TRUST))
@@ -159,10 +152,7 @@ def _profile_actions(request: SetupRequest, name: str, have: ObservedProfile | N
         actions = [SetupAction("CreateInstanceProfile", name, tags=request.tags())]
         roles: tuple[str, ...] = ()
     else:
-        actions = []
-        missing = _missing_tags(have.tags, request.tags())
-        if missing:
-            actions.append(SetupAction("TagInstanceProfile", name, "adopted", tags=missing))
+        actions = _adopt_tags("TagInstanceProfile", name, have.tags, request)
         roles = have.roles
     if name not in roles:
         if roles:  # a profile holds one role: someone else's is not replaced

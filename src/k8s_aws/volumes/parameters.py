@@ -102,8 +102,9 @@ def _tag(key: str, value: str) -> tuple[str, str]:
     return tag_key.strip(), tag_value
 
 
-def parse_parameters(raw: Mapping[str, str]) -> VolumeParameters:
-    """Every key validated; the first problem found raises ParameterError."""
+def _by_name(raw: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Known keys under their canonical spelling, and the tagSpecification_N tags in index
+    order; an unknown key, or one spelling contradicting another, is refused by name."""
     values: dict[str, str] = {}
     tags: list[tuple[int, tuple[str, str]]] = []
     for key, value in raw.items():
@@ -111,10 +112,24 @@ def parse_parameters(raw: Mapping[str, str]) -> VolumeParameters:
         if _TAG_KEY.match(lowered):
             tags.append((int(lowered.rsplit("_", 1)[1]), _tag(key, value)))
         elif lowered in _KNOWN:
-            values[_KNOWN[lowered]] = value
+            name = _KNOWN[lowered]
+            if name in values and values[name] != value:  # e.g. `type` and `Type`
+                raise ParameterError(key, f"given twice with different values ({name} is "
+                                     "matched case-insensitively)")
+            values[name] = value
         else:
             allowed = sorted({*_KNOWN.values(), "tagSpecification_N"} - {"fsType"})
             raise ParameterError(key, f"unknown parameter; allowed: {', '.join(allowed)}")
+    if FS_TYPE in values and "fsType" in values and \
+            values[FS_TYPE].strip().lower() != values["fsType"].strip().lower():
+        raise ParameterError("fsType", f"{values['fsType']!r} contradicts {FS_TYPE} "
+                             f"{values[FS_TYPE]!r}; set only {FS_TYPE}")
+    return values, [tag for _, tag in sorted(tags)]
+
+
+def parse_parameters(raw: Mapping[str, str]) -> VolumeParameters:
+    """Every key validated; the first problem found raises ParameterError."""
+    values, tags = _by_name(raw)
     volume_type = _choice("type", values.get("type", DEFAULT_TYPE), VOLUME_TYPES)
     iops = _int("iops", values["iops"]) if "iops" in values else None
     per_gb = _int("iopsPerGB", values["iopsPerGB"]) if "iopsPerGB" in values else None
@@ -159,7 +174,7 @@ def parse_parameters(raw: Mapping[str, str]) -> VolumeParameters:
         kms_key_id=kms_key_id,
         fs_type=fs_type,
         mkfs=mkfs,
-        tag_templates=tuple(tag for _, tag in sorted(tags)),
+        tag_templates=tuple(tags),
         pvc_name=values.get(PVC_NAME, ""),
         pvc_namespace=values.get(PVC_NAMESPACE, ""),
         pv_name=values.get(PV_NAME, ""),

@@ -150,6 +150,8 @@ def test_names_are_read_back_as_strings_by_yaml_1_1(name: str) -> None:
     (lambda: bosh.ops_file("a b"), "--cluster-name"),
     (lambda: bosh.ops_file("a/b"), "--cluster-name"),
     (lambda: bosh.ops_file(""), "--cluster-name"),
+    # The tag key kubernetes.io/cluster/<name> holds at most 128 characters.
+    (lambda: bosh.ops_file("c" * 107), "--cluster-name is 107 characters"),
     (lambda: bosh.ops_file("c1", tag_value="mine"), "--tag-value"),
     (lambda: bosh.ops_file("c1", control_group="a/b"), "--control-group"),
     (lambda: bosh.cloud_config("has space"), "--profile"),

@@ -90,6 +90,7 @@ class Modifier:
         found = await poll_until(
             lambda: backend.volumes.modification(volume_id),
             lambda m: m is None or m.state in ("optimizing", "completed", "failed"),
+            first_wait=backend.settings.poll_first_wait,  # ModifyVolume was just accepted
             timeout=backend.settings.modify_timeout,
             what=f"modification of {volume_id} to take effect")
         if found is not None and found.state == "failed":

@@ -103,6 +103,7 @@ async def _source_snapshot(backend: Backend, request: csi_pb2.CreateVolumeReques
         # EC2 refuses a volume from a pending snapshot: wait for it, bounded.
         await poll_until(lambda: backend.snapshots.get(snapshot_id),
                          lambda s: s is None or s.state in ("completed", "error"),
+                         first_wait=backend.settings.poll_first_wait,  # just read as pending
                          timeout=backend.settings.create_timeout,
                          what=f"snapshot {snapshot_id} to complete")
     return snapshot_id, snapshot.size_gib
