@@ -16,7 +16,10 @@ from k8s_aws.ops.iam_policy import PolicyRequest, generate, granted_actions
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
-from .conftest import CLI, emulator_session
+from .conftest import CLI, OPS_CLUSTER, emulator_session
+
+CLUSTER = OPS_CLUSTER
+KEY = f"kubernetes.io/cluster/{CLUSTER}"  # ops_sandbox's cluster tag
 
 
 @dataclass(frozen=True)
