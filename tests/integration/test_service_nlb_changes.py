@@ -107,7 +107,9 @@ def test_an_nlb_with_elastic_ips_end_to_end_and_a_changed_one_is_a_warning(
     annotate(sandbox, "nlb-eips", **{"eip-allocations": ",".join([other, *allocations[1:]])})
     warning = wait_event(sandbox, "nlb-eips", "LoadBalancerKept")
     assert "eip-allocations" in warning["message"] and allocations[0] in warning["message"]
-    assert zone_addresses(describe_nlb(elbv2, lb_name(svc)) or {}) == zone_addresses(lb)
+    kept = describe_nlb(elbv2, lb_name(svc)) or {}  # not re-created with the new address
+    assert kept.get("LoadBalancerArn") == lb["LoadBalancerArn"]
+    assert zone_addresses(kept) == zone_addresses(lb)
     kubectl(sandbox, "delete", "service", "nlb-eips")
     assert describe_nlb(elbv2, lb_name(svc)) is None
     for allocation in [*allocations, other]:
@@ -136,5 +138,9 @@ def test_an_internal_nlb_with_private_ips_end_to_end(
     annotate(sandbox, "nlb-fixed", **{"private-ipv4-addresses": ",".join(moved)})
     warning = wait_event(sandbox, "nlb-fixed", "LoadBalancerKept")
     assert "private-ipv4-addresses" in warning["message"]
+    kept = describe_nlb(elbv2, lb_name(svc)) or {}  # not re-created at the new addresses
+    assert kept.get("LoadBalancerArn") == lb["LoadBalancerArn"]
+    assert zone_addresses(kept) == zone_addresses(lb)
     kubectl(sandbox, "delete", "service", "nlb-fixed")
     assert describe_nlb(elbv2, lb_name(svc)) is None
+
