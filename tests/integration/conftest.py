@@ -21,6 +21,9 @@ DNS_NODES = 2
 OPS_CLUSTER = "opstest"  # ops_sandbox's, which the operator tools' tests name
 IAM_ENFORCEMENT_ENV = "K8S_AWS_IAM_ENFORCEMENT"
 CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
+# The error codes of a call refused for its permissions or its credentials.
+DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                     "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
