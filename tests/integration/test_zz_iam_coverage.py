@@ -52,9 +52,10 @@ def test_every_call_the_operator_tools_made_is_declared_for_the_tool_and_granted
 ) -> None:
     """`setup`, `doctor` and `gc` hold the operator policy, never the controllers'."""
     operator = granted_actions(generate(PolicyRequest(cluster="itest", role="operator")))
-    for call in FidelityControl(sandbox.emulator_url).calls():
-        if call.client not in OPERATOR_CLIENTS:
-            continue
+    calls = [c for c in FidelityControl(sandbox.emulator_url).calls()
+             if c.client in OPERATOR_CLIENTS]
+    assert calls, "no operator tool called AWS on this sandbox (test_operator_setup does)"
+    for call in calls:
         tool = call.client.removeprefix("k8s-aws-")
         action = f"{operations.IAM_PREFIX.get(call.service, call.service)}:{call.action}"
         assert action in {op.action for op in operations.for_tools((tool,))}, call
