@@ -18,8 +18,12 @@ from k8s_aws.sandbox.state import SandboxState
 
 NODES = 3
 DNS_NODES = 2
+OPS_CLUSTER = "opstest"  # ops_sandbox's, which the operator tools' tests name
 IAM_ENFORCEMENT_ENV = "K8S_AWS_IAM_ENFORCEMENT"
 CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
+# The error codes of a call refused for its permissions or its credentials.
+DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                     "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -68,7 +72,7 @@ def dns_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxSta
 def ops_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxState]:
     """The operator tools' own (doctor retags it; gc, running after, stops its API server)."""
     yield from _sandbox(tmp_path_factory.mktemp("ops-sandbox"), "--nodes", "2",
-                        "--cluster-name", "opstest")
+                        "--cluster-name", OPS_CLUSTER)
 
 
 @pytest.fixture(params=["sandbox", "dns_sandbox"], ids=["bosh-names", "private-dns-names"])

@@ -16,7 +16,10 @@ from k8s_aws.ops.iam_policy import PolicyRequest, generate, granted_actions
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
-from .conftest import CLI, emulator_session
+from .conftest import CLI, DENIALS, OPS_CLUSTER, emulator_session
+
+CLUSTER = OPS_CLUSTER
+KEY = f"kubernetes.io/cluster/{CLUSTER}"  # ops_sandbox's cluster tag
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,6 @@ class Operator:
     def calls(self, tool: str, since: int = 0) -> list[Any]:
         return [c for c in FidelityControl(self.state.emulator_url).calls(since=since)
                 if c.client == f"k8s-aws-{tool}"]
-
-
-DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                     "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
 
 
 def assert_declared_and_never_denied(operator: Operator, tool: str) -> None:

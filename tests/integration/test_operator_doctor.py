@@ -15,6 +15,8 @@ from k8s_aws.sandbox.state import SandboxState
 
 from .conftest import kubectl, kubectl_json
 from .operator_tools import (
+    CLUSTER,
+    KEY,
     Operator,
     admin_client,
     assert_declared_and_never_denied,
@@ -22,8 +24,6 @@ from .operator_tools import (
     make_operator,
 )
 
-CLUSTER = "opstest"
-KEY = f"kubernetes.io/cluster/{CLUSTER}"
 DRIVER = "ebs.csi.aws.com"
 
 

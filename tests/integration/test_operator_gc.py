@@ -22,6 +22,8 @@ from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
 from .conftest import kubectl
 from .csi import GIB, SINGLE_WRITER
 from .operator_tools import (
+    CLUSTER,
+    KEY,
     Operator,
     admin_client,
     assert_declared_and_never_denied,
@@ -29,9 +31,6 @@ from .operator_tools import (
     make_operator,
 )
 from .test_service_clb import apply_service, describe_lb, lb_name
-
-CLUSTER = "opstest"
-KEY = f"kubernetes.io/cluster/{CLUSTER}"
 
 
 @pytest.fixture(scope="module")

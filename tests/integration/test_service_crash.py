@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import pytest
@@ -137,6 +137,29 @@ def finish_with_fresh_replica(sandbox: SandboxState, pid: int, control: Fidelity
     return fired
 
 
+def crash_during(sandbox: SandboxState, control: FidelityControl, phase: str, name: str, k: int,
+                 make_service: Callable[[str], dict[str, Any]], timeout: float
+                 ) -> tuple[bool, dict[str, Any] | None]:
+    """Cut the create (or delete) flow of Service `name` after its k-th mutating call, then
+    hand over to a fresh replica. True if the hook fired; the Service made, when creating."""
+    svc = None
+    if phase == "delete":
+        start_replica(sandbox)
+        make_service(name)
+        wait_until(lambda: hostname(sandbox, name), timeout=timeout, what=f"{name} ready")
+        stop_replicas(sandbox)
+        pid = crash_after(sandbox, control, k)
+        kubectl(sandbox, "delete", "service", name, "--wait=false")
+        wait_until(lambda: not alive(pid) or service(sandbox, name) is None,
+                   timeout=timeout, what=f"{name}: crash or deletion")
+    else:
+        pid = crash_after(sandbox, control, k)
+        svc = make_service(name)
+        wait_until(lambda: not alive(pid) or hostname(sandbox, name), timeout=timeout,
+                   what=f"{name}: crash or hostname")
+    return finish_with_fresh_replica(sandbox, pid, control), svc
+
+
 @pytest.mark.crash
 @pytest.mark.usefixtures("controllers_under_test")
 def test_crash_after_every_mutating_call_of_create_and_delete(
@@ -153,22 +176,9 @@ def test_crash_after_every_mutating_call_of_create_and_delete(
     for phase in ("create", "delete"):
         for k in itertools.count(1):
             name = f"crash-{phase}-{k}"
-            if phase == "delete":
-                start_replica(sandbox)
-                apply_service(sandbox, name)
-                wait_until(lambda: hostname(sandbox, name), timeout=60, what=f"{name} ready")
-                stop_replicas(sandbox)
-                pid = crash_after(sandbox, control, k)
-                kubectl(sandbox, "delete", "service", name, "--wait=false")
-                wait_until(lambda: not alive(pid) or service(sandbox, name) is None,
-                           timeout=60, what=f"{name}: crash or deletion")
-            else:
-                pid = crash_after(sandbox, control, k)
-                svc = apply_service(sandbox, name)
-                wait_until(lambda: not alive(pid) or hostname(sandbox, name), timeout=60,
-                           what=f"{name}: crash or hostname")
-            fired = finish_with_fresh_replica(sandbox, pid, control)
-            if phase == "create":
+            fired, svc = crash_during(sandbox, control, phase, name, k,
+                                      lambda n: apply_service(sandbox, n), timeout=60)
+            if svc is not None:
                 wait_until(lambda: hostname(sandbox, name), timeout=90,
                            what=f"{name} converged after a crash at step {k}")
                 lb = describe_lb(elb, lb_name(svc))

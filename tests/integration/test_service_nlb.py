@@ -49,14 +49,16 @@ def describe_nlb(elbv2: Any, name: str) -> dict[str, Any] | None:
 
 
 def nlb_service(sandbox: SandboxState, name: str, ports: list[dict[str, Any]],
-                annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    """An NLB Service with explicit ports (protocols, nodePorts), created in one apply."""
+                annotations: dict[str, str] | None = None,
+                **spec: Any) -> dict[str, Any]:
+    """An NLB Service with explicit ports (protocols, nodePorts) and any other spec fields
+    (`externalTrafficPolicy`), created in one apply."""
     manifest = {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": name, "namespace": "default", "annotations": {
             PREFIX + k: v for k, v in {**NLB, **(annotations or {})}.items()}},
         "spec": {"type": "LoadBalancer", "selector": {"app": name},
-                 "ports": [{"targetPort": 8080, **p} for p in ports]},
+                 "ports": [{"targetPort": 8080, **p} for p in ports], **spec},
     }
     path = sandbox.root / f"svc-{name}-{uuid.uuid4().hex[:6]}.json"
     path.write_text(json.dumps(manifest))

@@ -1,12 +1,16 @@
 """A live NLB Service changed: security groups, tags and the certificate are changed in
 place (SetSecurityGroups, AddTags/RemoveTags, ModifyListener: the listener keeps its ARN);
 Elastic IPs and private IPs, fixed by AWS at creation, work end to end and a change of them
-is a Warning with the NLB kept as it is."""
+is a Warning with the NLB kept as it is. A UDP-only port and an `externalTrafficPolicy: Local`
+Service get health checks their targets can pass (the emulator fails a check nothing answers).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Any
+
+import pytest
 
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
@@ -107,7 +111,9 @@ def test_an_nlb_with_elastic_ips_end_to_end_and_a_changed_one_is_a_warning(
     annotate(sandbox, "nlb-eips", **{"eip-allocations": ",".join([other, *allocations[1:]])})
     warning = wait_event(sandbox, "nlb-eips", "LoadBalancerKept")
     assert "eip-allocations" in warning["message"] and allocations[0] in warning["message"]
-    assert zone_addresses(describe_nlb(elbv2, lb_name(svc)) or {}) == zone_addresses(lb)
+    kept = describe_nlb(elbv2, lb_name(svc)) or {}  # not re-created with the new address
+    assert kept.get("LoadBalancerArn") == lb["LoadBalancerArn"]
+    assert zone_addresses(kept) == zone_addresses(lb)
     kubectl(sandbox, "delete", "service", "nlb-eips")
     assert describe_nlb(elbv2, lb_name(svc)) is None
     for allocation in [*allocations, other]:
@@ -136,5 +142,50 @@ def test_an_internal_nlb_with_private_ips_end_to_end(
     annotate(sandbox, "nlb-fixed", **{"private-ipv4-addresses": ",".join(moved)})
     warning = wait_event(sandbox, "nlb-fixed", "LoadBalancerKept")
     assert "private-ipv4-addresses" in warning["message"]
+    kept = describe_nlb(elbv2, lb_name(svc)) or {}  # not re-created at the new addresses
+    assert kept.get("LoadBalancerArn") == lb["LoadBalancerArn"]
+    assert zone_addresses(kept) == zone_addresses(lb)
     kubectl(sandbox, "delete", "service", "nlb-fixed")
     assert describe_nlb(elbv2, lb_name(svc)) is None
+
+
+def health_checks(elbv2: Any, lb: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(g["HealthCheckProtocol"], g["HealthCheckPort"], g.get("HealthCheckPath", ""))
+            for g in elbv2.describe_target_groups(
+                LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]]
+
+
+def states(elbv2: Any, lb: dict[str, Any]) -> set[str]:
+    return {h["TargetHealth"]["State"]
+            for g in elbv2.describe_target_groups(
+                LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
+            for h in elbv2.describe_target_health(
+                TargetGroupArn=g["TargetGroupArn"])["TargetHealthDescriptions"]}
+
+
+@pytest.mark.once  # the calls of test_service_nlb.py, with other health-check values
+def test_udp_only_and_local_policy_nlbs_get_health_checks_their_targets_pass(
+    sandbox: SandboxState, elbv2: Any
+) -> None:
+    # A TCP check on the traffic port of a UDP-only group never passes (nothing answers TCP
+    # there): kube-proxy's /healthz does. Under Local, the Service's healthCheckNodePort.
+    udp = nlb_service(sandbox, "udp-only", [{"name": "dns", "port": 53, "protocol": "UDP"}])
+    local = nlb_service(sandbox, "nlb-local", [{"name": "web", "port": 80}],
+                        externalTrafficPolicy="Local")
+    check_port = str(local["spec"]["healthCheckNodePort"])
+    for name in ("udp-only", "nlb-local"):
+        wait_until(lambda: hostname(sandbox, name), timeout=90, what=f"{name}: a hostname")
+    udp_lb, local_lb = (describe_nlb(elbv2, lb_name(s)) for s in (udp, local))
+    assert udp_lb is not None and local_lb is not None
+    assert health_checks(elbv2, udp_lb) == [("HTTP", "10256", "/healthz")]
+    assert health_checks(elbv2, local_lb) == [("HTTP", check_port, "/healthz")]
+    [group] = elbv2.describe_target_groups(
+        LoadBalancerArn=local_lb["LoadBalancerArn"])["TargetGroups"]
+    assert (group["HealthCheckIntervalSeconds"], group["HealthyThresholdCount"],
+            group["UnhealthyThresholdCount"]) == (10, 2, 2)
+    for lb in (udp_lb, local_lb):
+        wait_until(lambda: states(elbv2, lb) == {"healthy"}, timeout=90,
+                   what=f"{lb['LoadBalancerName']}: every target healthy")
+    kubectl(sandbox, "delete", "service", "udp-only", "nlb-local")
+    assert describe_nlb(elbv2, lb_name(udp)) is None
+    assert describe_nlb(elbv2, lb_name(local)) is None

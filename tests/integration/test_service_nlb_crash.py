@@ -19,12 +19,10 @@ from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 
 from .conftest import kubectl
-from .procfs import alive
 from .test_service_clb import CLIENT, hostname, lb_name, service
 from .test_service_crash import (
     controllers_under_test,  # noqa: F401  (the fixture, used by name)
-    crash_after,
-    finish_with_fresh_replica,
+    crash_during,
     start_replica,
     stop_replicas,
     wait_caught_up,
@@ -62,27 +60,6 @@ def crash_service(sandbox: SandboxState, name: str) -> dict[str, Any]:
     return nlb_service(sandbox, name, [{"name": "web", "port": 80, "protocol": "TCP"}])
 
 
-def crash_once(sandbox: SandboxState, control: FidelityControl, phase: str, name: str,
-               k: int) -> tuple[bool, dict[str, Any] | None]:
-    """Cut the flow after its k-th mutating call; True if the hook fired."""
-    svc = None
-    if phase == "delete":
-        start_replica(sandbox)
-        crash_service(sandbox, name)
-        wait_until(lambda: hostname(sandbox, name), timeout=90, what=f"{name} ready")
-        stop_replicas(sandbox)
-        pid = crash_after(sandbox, control, k)
-        kubectl(sandbox, "delete", "service", name, "--wait=false")
-        wait_until(lambda: not alive(pid) or service(sandbox, name) is None,
-                   timeout=90, what=f"{name}: crash or deletion")
-    else:
-        pid = crash_after(sandbox, control, k)
-        svc = crash_service(sandbox, name)
-        wait_until(lambda: not alive(pid) or hostname(sandbox, name), timeout=90,
-                   what=f"{name}: crash or hostname")
-    return finish_with_fresh_replica(sandbox, pid, control), svc
-
-
 @pytest.mark.crash
 @pytest.mark.usefixtures("controllers_under_test")
 def test_an_nlb_converges_after_a_crash_at_every_mutating_call(
@@ -99,7 +76,8 @@ def test_an_nlb_converges_after_a_crash_at_every_mutating_call(
         for k in itertools.count(1):
             name = f"nlb-crash-{phase}-{k}"
             key = f"default/{name}"
-            fired, svc = crash_once(sandbox, control, phase, name, k)
+            fired, svc = crash_during(sandbox, control, phase, name, k,
+                                      lambda n: crash_service(sandbox, n), timeout=90)
             if svc is not None:
                 wait_until(lambda: hostname(sandbox, name), timeout=120,
                            what=f"{name} converged after a crash at step {k}")

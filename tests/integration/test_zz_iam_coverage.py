@@ -10,6 +10,8 @@ from k8s_aws.ops.iam_policy import PolicyRequest, generate, granted_actions
 from k8s_aws.sandbox.fidelity.control import FidelityControl
 from k8s_aws.sandbox.state import SandboxState
 
+from .conftest import DENIALS
+
 
 def _policy_actions(cluster: str) -> set[str]:
     return granted_actions(generate(PolicyRequest(cluster=cluster)))
@@ -50,17 +52,14 @@ def test_every_call_the_operator_tools_made_is_declared_for_the_tool_and_granted
 ) -> None:
     """`setup`, `doctor` and `gc` hold the operator policy, never the controllers'."""
     operator = granted_actions(generate(PolicyRequest(cluster="itest", role="operator")))
-    for call in FidelityControl(sandbox.emulator_url).calls():
-        if call.client not in OPERATOR_CLIENTS:
-            continue
+    calls = [c for c in FidelityControl(sandbox.emulator_url).calls()
+             if c.client in OPERATOR_CLIENTS]
+    assert calls, "no operator tool called AWS on this sandbox (test_operator_setup does)"
+    for call in calls:
         tool = call.client.removeprefix("k8s-aws-")
         action = f"{operations.IAM_PREFIX.get(call.service, call.service)}:{call.action}"
         assert action in {op.action for op in operations.for_tools((tool,))}, call
         assert action in operator, call
-
-
-DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                     "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch"})
 
 
 def test_no_k8s_aws_client_was_denied(sandbox: SandboxState) -> None:
