@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import nodes
 
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.sandbox.world import launch_vms
@@ -34,11 +35,8 @@ def calls(state: SandboxState) -> list[dict[str, Any]]:
 
 
 def rss_mb(state: SandboxState) -> float:
-    pid = next((state.root / "pids").glob("*-controller-manager.pid")).read_text().split()[0]
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """Ours, not kube-controller-manager's (whose pid file also ends in -controller-manager)."""
+    return nodes.rss_mb(state.root, "controller-manager")
 
 
 def wait(condition: Any, timeout: float, what: str) -> float:
