@@ -63,12 +63,14 @@ def rss_mb(state: SandboxState) -> float:
     return nodes.rss_mb(state.root, "controller-manager")
 
 
-def wait(condition: Any, timeout: float, what: str) -> float:
+def wait(condition: Any, timeout: float, what: str, interval: float = 0.5) -> float:
+    """Seconds until `condition()` holds; TimeoutError past `timeout` (a bounded phase of
+    bench/reference.py records it and goes on)."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.5)
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
     return time.monotonic() - started
 
 
