@@ -68,15 +68,20 @@ def phase_unchanged(state: SandboxState, count: int) -> dict[str, Any]:
 
 def phase_join(state: SandboxState, elbv2: Any, ec2: Any, args: Any) -> dict[str, Any]:
     wait(lambda: quiet(state), 300, "quiet before the join")
-    before = len(calls(state))
-    launch_vms(ec2, state.world, "worker", args.join, 10_000)
-    total = args.nodes + args.join
     groups = [g["TargetGroupArn"] for p in elbv2.get_paginator("describe_target_groups")
               .paginate() for g in p["TargetGroups"]]
 
+    def targets(group: str) -> int:
+        return len(elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"])
+
+    # Counted, not derived from --nodes: the BOSH shape's control VM is a target too, so
+    # `nodes + join` held before any joining node was registered.
+    wanted = {g: targets(g) + args.join for g in groups}
+    before = len(calls(state))
+    launch_vms(ec2, state.world, "worker", args.join, 10_000)
+
     def registered() -> bool:
-        return all(len(elbv2.describe_target_health(TargetGroupArn=g)
-                       ["TargetHealthDescriptions"]) >= total for g in groups)
+        return all(targets(g) >= wanted[g] for g in groups)
 
     seconds = wait(registered, 1800, "joining nodes registered in every target group")
     wait(lambda: quiet(state), 300, "quiet after the join")

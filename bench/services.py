@@ -34,14 +34,21 @@ def main() -> None:
                                         region_name=state.region)
         ec2 = session.client("ec2", endpoint_url=state.emulator_url)
         elb = session.client("elb", endpoint_url=state.emulator_url)
+
+        def instances() -> dict[str, int]:
+            pages = elb.get_paginator("describe_load_balancers").paginate()
+            return {d["LoadBalancerName"]: len(d["Instances"])
+                    for p in pages for d in p["LoadBalancerDescriptions"]}
+
+        # Counted, not derived from --nodes: the BOSH shape's control VM is registered too,
+        # so `nodes + join` held before any joining node was.
+        wanted = {name: count + args.join for name, count in instances().items()}
         before = len(calls(state))
         launch_vms(ec2, state.world, "worker", args.join, 10_000)
-        total = args.nodes + args.join
 
         def all_registered() -> bool:
-            pages = elb.get_paginator("describe_load_balancers").paginate()
-            lbs = [d for p in pages for d in p["LoadBalancerDescriptions"]]
-            return len(lbs) >= args.services and all(len(d["Instances"]) >= total for d in lbs)
+            now = instances()
+            return all(now.get(name, 0) >= count for name, count in wanted.items())
 
         to_registered = wait(all_registered, 1800, "joining nodes registered")
         join_calls = calls(state)[before:]
