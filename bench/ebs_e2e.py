@@ -20,8 +20,6 @@ import json
 import re
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -29,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from harness import kubectl, sandbox
 
 from k8s_aws.sandbox.processes import ProcessGroup
 from k8s_aws.sandbox.state import SandboxState
 
-CLI = [sys.executable, "-m", "k8s_aws.cli.main"]
 # node_selected: the scheduler's choice on the claim (csi-provisioner's cue); pod_bound: the
 # Pod's nodeName, set only once its claim is bound (WaitForFirstConsumer's PreBind).
 STAGES = ("created", "node_selected", "pv_created", "bound", "pod_bound", "va_created", "attached")
@@ -50,11 +48,6 @@ def summary(values: list[float]) -> dict[str, float]:
         return {}
     return {"p50": round(statistics.median(values), 2), "p95": round(percentile(values, 0.95), 2),
             "max": round(max(values), 2)}
-
-
-def kubectl(state: SandboxState, *args: str, body: str | None = None) -> str:
-    return subprocess.run([str(state.root / "bin" / "kubectl"), *args], input=body,
-                          capture_output=True, text=True, check=True, timeout=300).stdout
 
 
 def objects(n: int) -> str:
@@ -188,18 +181,8 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=100)
     parser.add_argument("--nodes", type=int, default=20)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-ebs-"))
-    up = subprocess.run([*CLI, "sandbox", "up", "--dir", str(root), "--nodes", str(args.nodes),
-                         "--cluster-name", "bench", "--ready-timeout", "600"],
-                        capture_output=True, text=True, check=False)
-    if up.returncode != 0:
-        raise SystemExit(up.stderr[-3000:])
-    try:
-        state = SandboxState.load(root)
+    with sandbox("bench-ebs-", args.nodes, "--cluster-name", "bench", ready_timeout=600) as state:
         run(state, args.claims, args.nodes)
-    finally:
-        subprocess.run([*CLI, "sandbox", "down", "--dir", str(root)], capture_output=True,
-                       check=False)
 
 
 def run(state: SandboxState, claims: int, nodes: int) -> None:

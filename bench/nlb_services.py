@@ -9,20 +9,15 @@ RegisterTargets per target group for joining nodes.
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import boto3
+from harness import calls, hostnames, kubectl, rss_mb, sandbox, scale_arguments, wait
 from prometheus_client.parser import text_string_to_metric_families
-from services import calls, kubectl, rss_mb, wait
 
 from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.sandbox.world import launch_vms
@@ -73,15 +68,20 @@ def phase_unchanged(state: SandboxState, count: int) -> dict[str, Any]:
 
 def phase_join(state: SandboxState, elbv2: Any, ec2: Any, args: Any) -> dict[str, Any]:
     wait(lambda: quiet(state), 300, "quiet before the join")
-    before = len(calls(state))
-    launch_vms(ec2, state.world, "worker", args.join, 10_000)
-    total = args.nodes + args.join
     groups = [g["TargetGroupArn"] for p in elbv2.get_paginator("describe_target_groups")
               .paginate() for g in p["TargetGroups"]]
 
+    def targets(group: str) -> int:
+        return len(elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"])
+
+    # Counted, not derived from --nodes: the BOSH shape's control VM is a target too, so
+    # `nodes + join` held before any joining node was registered.
+    wanted = {g: targets(g) + args.join for g in groups}
+    before = len(calls(state))
+    launch_vms(ec2, state.world, "worker", args.join, 10_000)
+
     def registered() -> bool:
-        return all(len(elbv2.describe_target_health(TargetGroupArn=g)
-                       ["TargetHealthDescriptions"]) >= total for g in groups)
+        return all(targets(g) >= wanted[g] for g in groups)
 
     seconds = wait(registered, 1800, "joining nodes registered in every target group")
     wait(lambda: quiet(state), 300, "quiet after the join")
@@ -91,17 +91,8 @@ def phase_join(state: SandboxState, elbv2: Any, ec2: Any, args: Any) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--services", type=int, default=100)
-    parser.add_argument("--nodes", type=int, default=50)
-    parser.add_argument("--join", type=int, default=10)
-    args = parser.parse_args()
-    directory = Path(tempfile.mkdtemp(prefix="k8s-aws-bench-nlb-"))
-    cli = [sys.executable, "-m", "k8s_aws.cli.main", "sandbox"]
-    subprocess.run([*cli, "up", "--dir", str(directory), "--nodes", str(args.nodes),
-                    "--ready-timeout", "900"], check=True, capture_output=True)
-    state = SandboxState.load(directory)
-    try:
+    args = scale_arguments()
+    with sandbox("k8s-aws-bench-nlb-", args.nodes) as state:
         session = boto3.session.Session(aws_access_key_id=state.access_key,
                                         aws_secret_access_key=state.secret_key,
                                         region_name=state.region)
@@ -110,12 +101,7 @@ def main() -> None:
         before = len(calls(state))
         kubectl(state, "apply", "-f", "-", stdin=manifest(args.services))
 
-        def hostnames() -> int:
-            data = json.loads(kubectl(state, "get", "services", "-o", "json"))
-            return sum(1 for s in data["items"]
-                       if (s.get("status", {}).get("loadBalancer", {}).get("ingress") or []))
-
-        to_hostnames = wait(lambda: hostnames() >= args.services, 1800, "hostnames")
+        to_hostnames = wait(lambda: hostnames(state) >= args.services, 1800, "hostnames")
         created = calls(state)[before:]
         result: dict[str, Any] = {
             "services": args.services, "ports": 2, "nodes": args.nodes, "joined": args.join,
@@ -128,7 +114,7 @@ def main() -> None:
         before = len(calls(state))
         kubectl(state, "delete", "service", *(f"nlb-{i}" for i in range(args.services)),
                 "--wait=false")
-        result["delete_s"] = round(wait(lambda: hostnames() == 0 and not [
+        result["delete_s"] = round(wait(lambda: hostnames(state) == 0 and not [
             s for s in json.loads(kubectl(state, "get", "services", "-o", "json"))["items"]
             if s["spec"]["type"] == "LoadBalancer"], 1800, "every Service deleted"), 1)
         deleted = calls(state)[before:]
@@ -139,8 +125,6 @@ def main() -> None:
             "nlbs": len(elbv2.describe_load_balancers()["LoadBalancers"]),
             "target_groups": len(left)}
         print(json.dumps(result))
-    finally:
-        subprocess.run([*cli, "down", "--dir", str(directory)], capture_output=True, check=False)
 
 
 if __name__ == "__main__":

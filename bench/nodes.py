@@ -38,7 +38,8 @@ def log_times(log: Path) -> tuple[float | None, float | None, int]:
 
 
 def rss_mb(directory: Path, name: str) -> float:
-    pidfile = next((directory / "pids").glob(f"*-{name}.pid"))
+    # "NN-<name>.pid": a bare "*-controller-manager" glob also matches kube-controller-manager.
+    pidfile = next(p for p in (directory / "pids").glob("*.pid") if p.stem.split("-", 1)[1] == name)
     pid = pidfile.read_text().split()[0]
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -28,6 +28,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from harness import kubectl, wait
 
 from k8s_aws.sandbox import procfs
 from k8s_aws.sandbox.controllers import (
@@ -48,20 +49,6 @@ EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 RETRYABLE = {"Throttling", "RequestLimitExceeded", "ThrottlingException", "InternalError",
              "ServiceUnavailable", "Unavailable", ""}
 CLI = [sys.executable, "-m", "k8s_aws.cli.main", "sandbox"]
-
-
-def kubectl(state: SandboxState, *args: str, stdin: str | None = None) -> str:
-    return subprocess.run([str(state.root / "bin" / "kubectl"), *args], input=stdin,
-                          capture_output=True, text=True, check=True).stdout
-
-
-def wait(condition: Any, timeout: float, what: str, interval: float = 0.5) -> float:
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-    return time.monotonic() - started
 
 
 def rss_mb(pid: int) -> float:

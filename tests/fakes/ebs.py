@@ -28,6 +28,7 @@ from k8s_aws.cloud.errors import (
     TokenReused,
     WrongState,
 )
+from k8s_aws.cloud.snapshots import NAME_TAG as SNAPSHOT_NAME_TAG
 from k8s_aws.model.instance import InstanceId, InstanceRecord
 from k8s_aws.model.volume import (
     AttachmentRecord,
@@ -288,10 +289,11 @@ class FakeSnapshots:
         return self.snapshots.get(snapshot_id)
 
     async def find_by_name(self, name: str) -> SnapshotRecord | None:
-        return next((s for s in self.snapshots.values() if s.tag(NAME_TAG) == name), None)
+        return next((s for s in self.snapshots.values() if s.tag(SNAPSHOT_NAME_TAG) == name),
+                    None)
 
     async def list_ours(self) -> list[SnapshotRecord]:
-        return [s for s in self.snapshots.values() if s.tag(NAME_TAG) is not None]
+        return [s for s in self.snapshots.values() if s.tag(SNAPSHOT_NAME_TAG) is not None]
 
     async def create(self, volume_id: str, tags: dict[str, str]) -> SnapshotRecord:
         volume = self._ebs._volume(volume_id, "CreateSnapshot")

@@ -16,12 +16,22 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from k8s_aws.cloud.ebs import NAME_TAG, CreateRequest, EbsVolumes
-from k8s_aws.cloud.errors import InUse, NotFound, RateWindowExceeded, TokenReused, WrongState
+from k8s_aws.cloud.errors import (
+    Conflict,
+    InUse,
+    Invalid,
+    NotFound,
+    RateWindowExceeded,
+    TokenReused,
+    WrongState,
+)
 from k8s_aws.cloud.instances import InstanceDirectory
-from k8s_aws.cloud.services import InstanceLookup, VolumeService
+from k8s_aws.cloud.services import InstanceLookup, SnapshotService, VolumeService
+from k8s_aws.cloud.snapshots import NAME_TAG as SNAPSHOT_NAME_TAG
+from k8s_aws.cloud.snapshots import EbsSnapshots
 from k8s_aws.model.instance import InstanceId
 from k8s_aws.sandbox.fidelity.control import FidelityControl
-from tests.fakes.ebs import FakeEbs, FakeInstances
+from tests.fakes.ebs import FakeEbs, FakeInstances, FakeSnapshots
 
 from .conftest import LONG, ZONES, World, launch
 
@@ -36,6 +46,7 @@ class Account:
     instance: InstanceId  # both m5.large in ZONES[0]
     other: InstanceId
     advance: Callable[[], object]
+    snapshots: SnapshotService
 
 
 @pytest.fixture(params=["fake", "emulator"])
@@ -43,7 +54,7 @@ def account(request: pytest.FixtureRequest) -> Iterator[Account]:
     if request.param == "fake":
         ebs = FakeEbs(auto_advance=False)
         yield Account(ebs, FakeInstances(ebs), ebs.add_instance(ZONES[0]),
-                      ebs.add_instance(ZONES[0]), ebs.advance)
+                      ebs.add_instance(ZONES[0]), ebs.advance, FakeSnapshots(ebs))
         return
     control: FidelityControl = request.getfixturevalue("control")
     world: World = request.getfixturevalue("world")
@@ -55,11 +66,13 @@ def account(request: pytest.FixtureRequest) -> Iterator[Account]:
         yield Account(EbsVolumes(ec2, executor, batch_idle=0.0, batch_max_wait=0.0),
                       InstanceDirectory(ec2, executor, batch_idle=0.0, batch_max_wait=0.0),
                       InstanceId(world.instance), InstanceId(other),
-                      lambda: control.advance(3 * LONG))
+                      lambda: control.advance(3 * LONG),
+                      EbsSnapshots(ec2, executor, batch_idle=0.0, batch_max_wait=0.0))
 
 
-def request_for(name: str, token: str = "t-1", size: int = 4) -> CreateRequest:
-    return CreateRequest(zone=ZONES[0], size_gib=size, volume_type="gp3",
+def request_for(name: str, token: str = "t-1", size: int = 4,
+                zone: str = ZONES[0]) -> CreateRequest:
+    return CreateRequest(zone=zone, size_gib=size, volume_type="gp3",
                          tags={NAME_TAG: name, "k8s-aws/test": "contract"}, client_token=token)
 
 
@@ -149,3 +162,33 @@ async def test_modifications_wait_for_the_last_and_for_the_rate_window(
     assert volume is not None and volume.size_gib == 8
     with pytest.raises(RateWindowExceeded):
         await account.volumes.modify(volume_id, size_gib=10)
+
+
+async def test_an_attach_is_refused_across_zones_and_onto_a_taken_device(
+    account: Account,
+) -> None:
+    elsewhere = await account.volumes.create(
+        request_for("pvc-e", token="token-pvc-e", zone=ZONES[1]))
+    here = await available(account, "pvc-f")
+    second = await available(account, "pvc-g")
+    with pytest.raises(Conflict) as zone_info:
+        await account.volumes.attach(elsewhere.id, account.instance, "/dev/xvdba")
+    assert zone_info.value.code == "InvalidVolume.ZoneMismatch"
+    await account.volumes.attach(here, account.instance, "/dev/xvdba")
+    with pytest.raises(Invalid) as device_info:
+        await account.volumes.attach(second, account.instance, "/dev/xvdba")
+    assert device_info.value.code == "InvalidParameterValue"
+
+
+async def test_a_snapshot_is_pending_then_completed_and_found_by_its_name(
+    account: Account,
+) -> None:
+    volume_id = await available(account, "pvc-h")
+    made = await account.snapshots.create(volume_id, {SNAPSHOT_NAME_TAG: "snapshot-a"})
+    assert (made.state, made.volume_id, made.size_gib) == ("pending", volume_id, 4)
+    account.advance()
+    found = await account.snapshots.find_by_name("snapshot-a")
+    assert found is not None and found.id == made.id and found.state == "completed"
+    assert [s.id for s in await account.snapshots.list_ours()] == [made.id]
+    assert await account.snapshots.delete(made.id) is True
+    assert await account.snapshots.get(made.id) is None

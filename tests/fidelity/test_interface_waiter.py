@@ -27,6 +27,16 @@ def lb_with_group(elb: Any, ec2: Any, world: World, name: str, *shared: str) -> 
     return str(group)
 
 
+def deleted_lbs(control: FidelityControl, elb: Any, ec2: Any, world: World,
+                names: tuple[str, ...], *shared: str) -> list[str]:
+    """The frontend groups of Classic ELBs just deleted, their interfaces lingering 120 s."""
+    control.patch_config({"delays": {"interface_linger": 120.0}})
+    groups = [lb_with_group(elb, ec2, world, name, *shared) for name in names]
+    for name in names:
+        elb.delete_load_balancer(LoadBalancerName=name)
+    return groups
+
+
 async def until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -37,14 +47,10 @@ async def until(condition: Callable[[], bool], what: str, timeout: float = 20.0)
 def test_groups_are_released_together_once_their_interfaces_go(
     control: FidelityControl, aws: Aws, ec2: Any, world: World
 ) -> None:
-    control.patch_config({"delays": {"interface_linger": 120.0}})
-    elb = aws.client("elb")
     # Each also carries one shared group, as ours carry the cluster's backend group.
     backend = ec2.create_security_group(GroupName="backend", Description="shared",
                                         VpcId=world.vpc)["GroupId"]
-    groups = [lb_with_group(elb, ec2, world, name, backend) for name in ("w1", "w2", "w3")]
-    for name in ("w1", "w2", "w3"):
-        elb.delete_load_balancer(LoadBalancerName=name)
+    groups = deleted_lbs(control, aws.client("elb"), ec2, world, ("w1", "w2", "w3"), backend)
     control.clear_calls()
 
     async def scenario() -> None:
@@ -67,12 +73,9 @@ def test_groups_are_released_together_once_their_interfaces_go(
 def test_a_group_arriving_during_a_read_waits_for_the_next_round(
     control: FidelityControl, aws: Aws, ec2: Any, world: World
 ) -> None:
-    control.patch_config({"delays": {"interface_linger": 120.0}})
-    elb = aws.client("elb")
     early = ec2.create_security_group(GroupName="k8s-elb-early", Description="free",
                                       VpcId=world.vpc)["GroupId"]  # on no interface
-    late = lb_with_group(elb, ec2, world, "late")
-    elb.delete_load_balancer(LoadBalancerName="late")
+    (late,) = deleted_lbs(control, aws.client("elb"), ec2, world, ("late",))
 
     async def scenario() -> None:
         with ThreadPoolExecutor(2) as pool:

@@ -33,6 +33,14 @@ def target_group(elbv2: Any, world: World, name: str, protocol: str = "TCP",
         **check)["TargetGroups"][0])
 
 
+def registered(elbv2: Any, world: World, name: str, protocol: str = "TCP") -> dict[str, Any]:
+    """A new target group with the world's instance registered in it."""
+    made = target_group(elbv2, world, name, protocol=protocol)
+    elbv2.register_targets(TargetGroupArn=made["TargetGroupArn"],
+                           Targets=[{"Id": world.instance}])
+    return made
+
+
 def states(elbv2: Any, group: str) -> dict[str, tuple[str, str]]:
     found = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
     return {t["Target"]["Id"]: (t["TargetHealth"]["State"], t["TargetHealth"].get("Reason", ""))
@@ -42,8 +50,7 @@ def states(elbv2: Any, group: str) -> dict[str, tuple[str, str]]:
 def test_a_target_is_initial_then_healthy(
     control: FidelityControl, elbv2: Any, world: World
 ) -> None:
-    group = target_group(elbv2, world, "tcp")["TargetGroupArn"]
-    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
+    group = registered(elbv2, world, "tcp")["TargetGroupArn"]
     assert states(elbv2, group) == {world.instance: ("initial", "Elb.InitialHealthChecking")}
     control.advance(LONG)
     assert states(elbv2, group) == {world.instance: ("healthy", "")}
@@ -52,10 +59,9 @@ def test_a_target_is_initial_then_healthy(
 def test_a_tcp_check_on_a_udp_only_port_never_passes_and_kube_proxys_does(
     control: FidelityControl, elbv2: Any, world: World
 ) -> None:
-    made = target_group(elbv2, world, "udp", protocol="UDP")
+    made = registered(elbv2, world, "udp", protocol="UDP")
     assert made["HealthCheckProtocol"] == "TCP"  # AWS checks a UDP group over TCP
     group = made["TargetGroupArn"]
-    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": world.instance}])
     control.advance(LONG)
     assert states(elbv2, group) == {world.instance: ("unhealthy", "Target.FailedHealthChecks")}
     elbv2.modify_target_group(TargetGroupArn=group, HealthCheckProtocol="HTTP",
@@ -67,10 +73,8 @@ def test_a_tcp_check_on_a_udp_only_port_never_passes_and_kube_proxys_does(
 def test_a_tcp_udp_group_is_checked_over_tcp_and_passes(
     control: FidelityControl, elbv2: Any, world: World
 ) -> None:
-    made = target_group(elbv2, world, "both", protocol="TCP_UDP")
+    made = registered(elbv2, world, "both", protocol="TCP_UDP")
     assert made["HealthCheckProtocol"] == "TCP"
-    elbv2.register_targets(TargetGroupArn=made["TargetGroupArn"],
-                           Targets=[{"Id": world.instance}])
     control.advance(LONG)
     assert states(elbv2, made["TargetGroupArn"]) == {world.instance: ("healthy", "")}
 

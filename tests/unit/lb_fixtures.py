@@ -45,6 +45,14 @@ NLB_GOLDEN_CASES: list[tuple[str, dict[str, str], list[dict[str, Any]]]] = [
 ]
 
 
+def assert_matches_golden(name: str, actual: list[dict[str, Any]]) -> None:
+    """A missing golden file fails: only `make golden` (regenerate_golden.py) writes them,
+    on purpose, for review in the diff."""
+    path = GOLDEN / f"{name}.json"
+    assert path.exists(), f"{path} is missing: run `make golden` and review the diff"
+    assert actual == json.loads(path.read_text()), f"plan changed; review and update {path}"
+
+
 def service(
     annotations: dict[str, str] | None = None,
     ports: list[tuple[str, int, int]] | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -25,7 +24,16 @@ from k8s_aws.model.loadbalancer import (
     ours,
 )
 
-from .lb_fixtures import CLUSTER, GOLDEN, GOLDEN_CASES, UID, desired, plan_json, service
+from .lb_fixtures import (
+    CLUSTER,
+    GOLDEN,
+    GOLDEN_CASES,
+    UID,
+    assert_matches_golden,
+    desired,
+    plan_json,
+    service,
+)
 
 REFS = {"$frontend": "sg-front", "$backend": "sg-back"}
 
@@ -87,12 +95,7 @@ def test_ssl_listeners_and_local_policy_health_check() -> None:
 
 @pytest.mark.parametrize(("golden", "annotations", "spec"), GOLDEN_CASES)
 def test_golden_plans(golden: str, annotations: dict[str, str], spec: dict) -> None:  # type: ignore[type-arg]
-    """A missing golden file fails: `make golden` (tests/unit/regenerate_golden.py) writes
-    them, on purpose, for review in the diff."""
-    path = GOLDEN / f"{golden}.json"
-    actual = plan_json(annotations, **spec)
-    assert path.exists(), f"{path} is missing: run `make golden` and review the diff"
-    assert actual == json.loads(path.read_text()), f"plan changed; review and update {path}"
+    assert_matches_golden(golden, plan_json(annotations, **spec))
 
 
 def test_new_load_balancer_plan_in_dependency_order() -> None:

@@ -3,21 +3,35 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from .lb_fixtures import GOLDEN, NLB_GOLDEN_CASES, nlb_plan_json
+from .lb_fixtures import (
+    GOLDEN,
+    GOLDEN_CASES,
+    NLB_GOLDEN_CASES,
+    assert_matches_golden,
+    nlb_plan_json,
+)
 
 
 @pytest.mark.parametrize(("golden", "annotations", "ports"), NLB_GOLDEN_CASES)
 def test_golden_nlb_plans(golden: str, annotations: dict[str, str],
                           ports: list[dict[str, Any]]) -> None:
-    path = GOLDEN / f"{golden}.json"
-    actual = nlb_plan_json(annotations, ports)
-    assert path.exists(), f"{path} is missing: run `make golden` and review the diff"
-    assert actual == json.loads(path.read_text()), f"plan changed; review and update {path}"
+    assert_matches_golden(golden, nlb_plan_json(annotations, ports))
+
+
+def test_a_missing_nlb_golden_file_fails_and_is_not_written() -> None:
+    with pytest.raises(AssertionError, match="make golden"):
+        test_golden_nlb_plans("nlb-no-such-plan", *NLB_GOLDEN_CASES[0][1:])
+    assert not (GOLDEN / "nlb-no-such-plan.json").exists()
+
+
+def test_every_golden_file_is_checked_by_a_case() -> None:
+    """A file no case names is never compared: it would look like coverage and prove nothing."""
+    cases = {name for name, *_ in (*GOLDEN_CASES, *NLB_GOLDEN_CASES)}
+    assert {path.stem for path in GOLDEN.glob("*.json")} == cases
 
 
 def test_the_golden_plans_hold_what_they_are_named_for() -> None:

@@ -5,6 +5,7 @@ limited to the cluster's instances; several matches are refused with a Warning."
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, cast
 
 from k8s_aws.controllers.node_init import NOT_FOUND_RETRY, NodeInitController
@@ -91,17 +92,37 @@ async def test_a_bosh_fleet_costs_one_call_per_200_names_and_nothing_once_known(
         assert {"type": "Hostname", "address": name} in addresses
 
 
-async def test_two_vms_sharing_an_id_tag_get_a_warning_and_no_change() -> None:
-    account = Ec2Account()
-    shared = str(uuid.uuid4())
+@dataclass
+class SharedId:
+    """Two of the cluster's VMs carrying one director `id` tag, and the Node named by it."""
+
+    account: Ec2Account
+    shared: str
+    first: str
+    second: str
+    init: NodeInitController
+    recorder: Recorder
+
+    @property
+    def name(self) -> str:
+        return f"{self.shared}.k8s"
+
+
+def two_vms_sharing_an_id() -> SharedId:
+    account, shared = Ec2Account(), str(uuid.uuid4())
     first, second = bosh_vm(account, 1, shared), bosh_vm(account, 2, shared)
-    name = f"{shared}.k8s"
-    init, recorder = controller(account, {name: node(name)})
-    assert await init.reconcile(name) == RequeueAfter(NOT_FOUND_RETRY)
-    ((type_, reason, message),) = recorder.events
+    init, recorder = controller(account, {f"{shared}.k8s": node(f"{shared}.k8s")})
+    return SharedId(account, shared, first, second, init, recorder)
+
+
+async def test_two_vms_sharing_an_id_tag_get_a_warning_and_no_change() -> None:
+    case = two_vms_sharing_an_id()
+    assert await case.init.reconcile(case.name) == RequeueAfter(NOT_FOUND_RETRY)
+    ((type_, reason, message),) = case.recorder.events
     assert (type_, reason) == ("Warning", "AmbiguousInstance")
-    assert first in message and second in message and f"tag id={shared}" in message
-    assert recorder.addresses == {} and recorder.specs == {}
+    assert case.first in message and case.second in message
+    assert f"tag id={case.shared}" in message
+    assert case.recorder.addresses == {} and case.recorder.specs == {}
 
 
 async def test_another_clusters_vm_with_the_same_id_is_not_this_nodes() -> None:
@@ -139,12 +160,9 @@ async def test_a_name_found_by_nothing_gets_a_warning_naming_what_was_tried() ->
 
 
 async def test_a_fixed_duplicate_is_read_again_not_answered_from_cache() -> None:
-    account = Ec2Account()
-    shared = str(uuid.uuid4())
-    impostor, worker = bosh_vm(account, 1, shared), bosh_vm(account, 2, shared)
-    name = f"{shared}.k8s"
-    init, recorder = controller(account, {name: node(name)})
-    assert await init.reconcile(name) == RequeueAfter(NOT_FOUND_RETRY)
-    account.terminate(impostor)
-    assert await init.reconcile(name) is None
-    assert recorder.specs[name]["provider_id"].endswith(worker)
+    case = two_vms_sharing_an_id()
+    impostor, worker, name = case.first, case.second, case.name
+    assert await case.init.reconcile(name) == RequeueAfter(NOT_FOUND_RETRY)
+    case.account.terminate(impostor)
+    assert await case.init.reconcile(name) is None
+    assert case.recorder.specs[name]["provider_id"].endswith(worker)

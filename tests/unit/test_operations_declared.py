@@ -28,23 +28,46 @@ def method_maps() -> dict[str, dict[str, str]]:
     }
 
 
+def scan_text(text: str) -> tuple[set[tuple[str, str]], set[str]]:
+    """(service, operation) pairs named at Runner/translate call sites in `text`, and the API
+    names of the boto3 client methods it calls (or paginates)."""
+    api_names = {snake: api for m in method_maps().values() for snake, api in m.items()}
+    pairs = {(m[1], m[2]) for m in PAIR.finditer(text)}
+    methods = {api_names[name] for match in SNAKE.finditer(text)
+               if (name := match[1] or match[2]) in api_names}
+    return pairs, methods
+
+
+def scanned_files() -> list[Path]:
+    return [path for directory in SCANNED for path in sorted(directory.rglob("*.py"))
+            if path.name != "operations.py"]
+
+
 def scan() -> tuple[set[tuple[str, str]], set[str]]:
-    """(service, operation) pairs named at Runner/translate call sites, and the API names
-    of boto3 client methods called (or paginated) anywhere in the scanned packages."""
+    """What scan_text finds in every file of the scanned packages."""
     pairs: set[tuple[str, str]] = set()
     methods: set[str] = set()
-    api_names = {snake: api for m in method_maps().values() for snake, api in m.items()}
-    for directory in SCANNED:
-        for path in sorted(directory.rglob("*.py")):
-            if path.name == "operations.py":
-                continue
-            text = path.read_text()
-            pairs |= {(m[1], m[2]) for m in PAIR.finditer(text)}
-            for match in SNAKE.finditer(text):
-                name = match[1] or match[2]
-                if name in api_names:
-                    methods.add(api_names[name])
+    for path in scanned_files():
+        found_pairs, found_methods = scan_text(path.read_text())
+        pairs |= found_pairs
+        methods |= found_methods
     return pairs, methods
+
+
+def test_the_scan_sees_what_it_looks_for() -> None:
+    """Planted call sites are found, and the scan reads the packages' files (an empty or
+    moved tree would otherwise make every test below pass)."""
+    planted = (
+        'await self._run("elbv2", "CreateListener", call)\n'
+        "pages = ec2.get_paginator(\"describe_instances\")\n"
+        "ec2.create_tags(Resources=ids, Tags=tags)\n"
+        "self.not_an_api_call(x)\n"
+    )
+    assert scan_text(planted) == (
+        {("elbv2", "CreateListener")}, {"DescribeInstances", "CreateTags"})
+    assert len(scanned_files()) > 20
+    pairs, methods = scan()
+    assert len(pairs) > 20 and len(methods) > 20
 
 
 def test_every_operation_called_is_declared() -> None:
