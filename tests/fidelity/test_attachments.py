@@ -50,9 +50,11 @@ def test_detaching_then_detached(control: FidelityControl, ec2: Any, world: Worl
     with pytest.raises(ClientError) as excinfo:
         ec2.delete_volume(VolumeId=volume)
     assert error_of(excinfo) == ("VolumeInUse", 400)
-    control.advance(LONG - 1)
+    # Half the delay, so the real seconds a loaded machine adds to the emulator's clock cannot
+    # finish the detach early; a repeat that restarted the clock would end at 1.5 x LONG.
+    control.advance(LONG / 2)
     assert ec2.detach_volume(VolumeId=volume)["State"] == "detaching"  # repeated, no InstanceId
-    control.advance(1)  # the first detach's delay is what counts
+    control.advance(LONG / 2 + 1)  # the first detach's delay is what counts
     assert volume_view(ec2, volume) == ("available", [])
     assert "/dev/xvdba" not in device_states(ec2, world.instance)
     ec2.delete_volume(VolumeId=volume)
