@@ -10,6 +10,7 @@ from k8s_aws.model.ids import LoadBalancerName, SecurityGroupId
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
+from k8s_aws.model.tags import Tagged
 
 __all__ = ["CLUSTER_TAG_PREFIX"]  # and the shapes below; re-exported for the planners
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
@@ -92,18 +93,15 @@ class DesiredLoadBalancer:
 
 
 @dataclass(frozen=True)
-class ObservedGroup:
+class ObservedGroup(Tagged):
     id: SecurityGroupId
     name: str
     tags: tuple[tuple[str, str], ...]
     rules: frozenset[IngressRule] = frozenset()
 
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
-
 
 @dataclass(frozen=True)
-class ObservedLoadBalancer:
+class ObservedLoadBalancer(Tagged):
     name: LoadBalancerName
     dns_name: str
     internal: bool
@@ -117,9 +115,6 @@ class ObservedLoadBalancer:
     policies: frozenset[str] = frozenset()
     backend_policies: tuple[tuple[int, tuple[str, ...]], ...] = ()
     listener_policies: tuple[tuple[int, tuple[str, ...]], ...] = ()
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
 
 @dataclass(frozen=True)
