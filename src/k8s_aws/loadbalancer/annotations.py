@@ -72,7 +72,8 @@ NLB_UNSUPPORTED = {
     "connection-idle-timeout": "applies to Classic ELBs only",
     "ip-address-type": "dualstack: NLBs are created IPv4 only by k8s-aws for now",
     "name": "a Network Load Balancer is named after the Service UID",
-    "load-balancer-attributes": "NLB attributes are not supported by k8s-aws yet",
+    "load-balancer-attributes": "k8s-aws sets the NLB attributes it manages from "
+                                "cross-zone-load-balancing-enabled and access-log-*",
     "nlb-target-type": "k8s-aws registers instance targets only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
