@@ -87,3 +87,22 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(InvalidAnnotations) as info:
         parse(connection_idle_timeout="x", proxy_protocol="y")
     assert len(info.value.problems) == 2
+
+
+@pytest.mark.parametrize("lb_type", ["classic", "nlb"])
+@pytest.mark.parametrize(
+    "key", ["kubernetes.io/cluster/prod", "kubernetes.io/service-name", "k8s-aws/role",
+            "k8s-aws/additional-resource-tags"])
+def test_additional_tags_may_not_replace_the_tags_that_make_a_load_balancer_ours(
+    lb_type: str, key: str
+) -> None:
+    """`kubernetes.io/cluster/prod=shared` as an additional tag would make the LB one that is
+    never deleted and that the next reconcile refuses as not ours."""
+    with pytest.raises(InvalidAnnotations) as info:
+        parse(type=lb_type, additional_resource_tags=f"team=shop,{key}=shared")
+    assert [str(p) for p in info.value.problems] == [
+        f"{PREFIX}additional-resource-tags: tag key {key!r} is reserved: k8s-aws sets the "
+        "kubernetes.io/cluster/*, kubernetes.io/service-name and k8s-aws/* tags that make a "
+        "load balancer its own"]
+    assert parse(type=lb_type, additional_resource_tags="team=shop,kubernetes.io/role=web"
+                 ).additional_tags == (("team", "shop"), ("kubernetes.io/role", "web"))

@@ -22,6 +22,7 @@ from k8s_aws.model.loadbalancer import (
     Observed,
     ObservedGroup,
     ours,
+    service_tags,
 )
 
 from .lb_fixtures import (
@@ -225,3 +226,14 @@ def test_ours_needs_owned_cluster_tag_and_identity_tag() -> None:
     assert not ours(tags, CLUSTER, "shop/other")
     group = ObservedGroup(SecurityGroupId("sg-1"), "n", tags)
     assert group.tag("kubernetes.io/service-name") == "shop/web"
+
+
+def test_service_tags_keep_the_identity_tags_over_additional_ones() -> None:
+    """Even should an additional tag get past the annotation check, the LB stays ours."""
+    tags = service_tags(CLUSTER, "shop/web", (
+        ("team", "shop"), ("kubernetes.io/cluster/prod", "shared"),
+        ("kubernetes.io/service-name", "other/x")))
+    assert tags == (("kubernetes.io/cluster/prod", "owned"),
+                    ("kubernetes.io/service-name", "shop/web"), ("team", "shop"))
+    assert ours(tags, CLUSTER, "shop/web")
+    assert desired({"additional-resource-tags": "team=shop"}).tags == tags

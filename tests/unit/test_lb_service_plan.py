@@ -156,3 +156,19 @@ def test_the_health_check_default_lives_in_one_place() -> None:
 def test_the_planner_does_no_io() -> None:
     text = (SRC / "loadbalancer" / "service_plan.py").read_text()
     assert "await" not in text and "async" not in text
+
+
+@pytest.mark.parametrize("protocol", [None, "TCP", "SSL"])
+def test_a_healthcheck_path_a_classic_check_does_not_use_is_warned(protocol: str | None) -> None:
+    annotations = {"healthcheck-path": "/ready"}
+    if protocol:
+        annotations["healthcheck-protocol"] = protocol
+    planned = plan_service(request(service(annotations)), SETTINGS, NETWORK)
+    assert planned.kind == "ensure"
+    assert [n.reason for n in planned.notes if "healthcheck-path" in n.message] == [
+        "UnsupportedAnnotation"]
+    used = plan_service(request(service({**annotations, "healthcheck-protocol": "HTTP"})),
+                        SETTINGS, NETWORK)
+    assert isinstance(used.desired, DesiredLoadBalancer)
+    assert used.desired.health_check.target.endswith("/ready")
+    assert not [n for n in used.notes if "healthcheck-path" in n.message]

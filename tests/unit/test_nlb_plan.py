@@ -368,3 +368,30 @@ def test_the_fleet_summary_shows_a_detached_target_group_or_a_missing_nlb() -> N
     assert network_lb_drifted(lb, groups, (lb, groups[1:]))  # a listener was removed
     assert network_lb_drifted(lb, groups, None)
     assert network_lb_drifted(lb, groups, (replace(lb, security_groups=()), groups))
+
+
+@pytest.mark.parametrize("suffix", sorted(NLB_UNSUPPORTED))
+def test_an_existing_nlb_warns_by_name_too_and_changes_nothing_for_it(suffix: str) -> None:
+    """The existing Service's path, not only the new one's: warned on every reconcile."""
+    value = {"access-log-emit-interval": "5", "connection-draining-timeout": "30",
+             "connection-idle-timeout": "60", "ip-address-type": "dualstack"}.get(suffix, "true")
+    existing = applied(nlb({"access-log-s3-bucket-name": "b"}))
+    planned = plan(nlb({suffix: value, "access-log-s3-bucket-name": "b"}), existing)
+    warned = [n.message for n in planned.notes if n.reason == "UnsupportedAnnotation"]
+    assert [m for m in warned if m.startswith(PREFIX + suffix + " ")] == [
+        f"{PREFIX}{suffix} is not supported for a Network Load Balancer and was ignored: "
+        f"{NLB_UNSUPPORTED[suffix]}"]
+    assert planned.kind == "ensure" and planned.plan.actions == ()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_healthcheck_path_on_a_tcp_check_is_warned_not_dropped(existing: bool) -> None:
+    snapshot = applied(nlb()) if existing else NETWORK
+    planned = plan(nlb({"healthcheck-path": "/ready"}), snapshot)
+    assert all(tg.health_check.protocol == "TCP" for tg in desired(planned).target_groups)
+    assert [n.message for n in planned.notes if "healthcheck-path" in n.message] == [
+        f"{PREFIX}healthcheck-path /ready was ignored: the health check is not HTTP or HTTPS; "
+        f"set {PREFIX}healthcheck-protocol to HTTP or HTTPS to check it"]
+    used = plan(nlb({"healthcheck-path": "/ready", "healthcheck-protocol": "HTTP"}), snapshot)
+    assert {tg.health_check.path for tg in desired(used).target_groups} == {"/ready"}
+    assert not [n for n in used.notes if "healthcheck-path" in n.message]

@@ -11,9 +11,10 @@ from typing import Any, cast
 import pytest
 
 from k8s_aws.controllers.service import ServiceController
+from k8s_aws.controllers.service_inputs import backend_wanted_elsewhere
 from k8s_aws.kube.events import EventRecorder, ObjectRef
 from k8s_aws.kube.services import ServiceWriter
-from k8s_aws.loadbalancer.service import FINALIZER
+from k8s_aws.loadbalancer.service import FINALIZER, ServiceView
 from k8s_aws.loadbalancer.service_plan import PlannerSettings
 from k8s_aws.model.ids import SecurityGroupId
 from k8s_aws.model.instance import InstanceId, InstanceRecord
@@ -159,3 +160,21 @@ async def test_an_invalid_annotation_is_a_warning_and_no_aws_call(world: World) 
     await world.controller.reconcile(KEY)
     assert world.aws.applied == [] and world.aws.observed == 0
     assert any(kind == "Warning" for kind, _ in world.events.recorded)
+
+
+async def test_a_service_that_wants_a_load_balancer_again_keeps_the_backend_group_again(
+    world: World,
+) -> None:
+    """The released keys bridge only the informer's lag after a finalizer removal: once the
+    informer shows it, the Service counts again for the backend group when it comes back."""
+    await world.controller.reconcile(KEY)
+    raw = world.services[KEY]
+    raw["spec"]["type"] = "ClusterIP"  # no longer a LoadBalancer: deleted, Service kept
+    await world.controller.reconcile(KEY)
+    assert raw["metadata"]["finalizers"] == []
+    world.controller.on_service_event("MODIFIED", KEY, None, raw)  # the informer catches up
+    raw["spec"]["type"] = "LoadBalancer"
+    other = ServiceView.of({**web_service(), "metadata": {
+        **web_service()["metadata"], "name": "api", "uid": "u-api",
+        "finalizers": [FINALIZER], "deletionTimestamp": "2026-12-02T00:00:00Z"}})
+    assert backend_wanted_elsewhere(other, world.services, world.controller.deletions.released)

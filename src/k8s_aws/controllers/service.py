@@ -102,6 +102,8 @@ class ServiceController:
             self.deletions.released.pop(key, None)
             return
         view = ServiceView.of(new)
+        if FINALIZER not in view.finalizers:  # the informer shows our removal: nothing to bridge
+            self.deletions.released.pop(key, None)
         if view.type == "LoadBalancer" or FINALIZER in view.finalizers:
             self.queue.add(key)
 

@@ -8,7 +8,8 @@
   describes (a mass deletion reads a few pages instead of one LB, its tags, its attributes
   and its groups per Service); each is used once, while fresh.
 - The keys whose finalizer this replica removed, which the informer may still show: they no
-  longer keep the cluster's backend group alive.
+  longer keep the cluster's backend group alive. Each is dropped once the informer shows
+  the removal, so a Service that wants a load balancer again counts again.
 
 A crash loses all of it and costs only calls: the next replica observes afresh.
 """

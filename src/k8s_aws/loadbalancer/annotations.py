@@ -26,6 +26,8 @@ from k8s_aws.loadbalancer.nlb_annotations import (
     success_codes,
     target_group_attributes,
 )
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
+from k8s_aws.model.loadbalancer import OUR_TAG_PREFIX, SERVICE_NAME_TAG, reserved_tag
 
 __all__ = ["PREFIX", "AnnotationProblem", "InvalidAnnotations", "LoadBalancerSettings",
            "classify", "parse_annotations"]
@@ -70,7 +72,8 @@ NLB_UNSUPPORTED = {
     "connection-idle-timeout": "applies to Classic ELBs only",
     "ip-address-type": "dualstack: NLBs are created IPv4 only by k8s-aws for now",
     "name": "a Network Load Balancer is named after the Service UID",
-    "load-balancer-attributes": "NLB attributes are not supported by k8s-aws yet",
+    "load-balancer-attributes": "k8s-aws sets the NLB attributes it manages from "
+                                "cross-zone-load-balancing-enabled and access-log-*",
     "nlb-target-type": "k8s-aws registers instance targets only",
     "manage-backend-security-group-rules": "k8s-aws always manages the backend rule",
 }
@@ -198,6 +201,18 @@ def _health_overrides(r: Reader) -> HealthCheckOverrides:
     return health
 
 
+def _additional_tags(r: Reader) -> tuple[tuple[str, str], ...]:
+    """`additional-resource-tags`, none of them a tag k8s-aws decides (the reference provider
+    also keeps its ownership tags over the user's)."""
+    tags = r.pairs("additional-resource-tags")
+    for key, _ in tags:
+        if reserved_tag(key):
+            r.problem("additional-resource-tags", f"tag key {key!r} is reserved: k8s-aws sets "
+                      f"the {CLUSTER_TAG_PREFIX}*, {SERVICE_NAME_TAG} and {OUR_TAG_PREFIX}* "
+                      "tags that make a load balancer its own")
+    return tags
+
+
 def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
     """Typed settings from a Service's annotations, or InvalidAnnotations naming every problem."""
     r = Reader(annotations)
@@ -244,7 +259,7 @@ def parse_annotations(annotations: Mapping[str, str]) -> LoadBalancerSettings:
         backend_protocol=r.choice("backend-protocol", BACKEND_PROTOCOLS),
         extra_security_groups=r.items("extra-security-groups"),
         security_groups=r.items("security-groups"),
-        additional_tags=r.pairs("additional-resource-tags"),
+        additional_tags=_additional_tags(r),
         health_check=health,
         target_node_labels=r.pairs("target-node-labels"),
         subnets=r.items("subnets"),

@@ -8,8 +8,6 @@ from k8s_aws.loadbalancer.annotations import LoadBalancerSettings
 from k8s_aws.loadbalancer.backends import Backend
 from k8s_aws.loadbalancer.service import ServiceView, load_balancer_name
 from k8s_aws.model.loadbalancer import (
-    CLUSTER_TAG_PREFIX,
-    SERVICE_NAME_TAG,
     Attributes,
     DesiredGroup,
     DesiredLoadBalancer,
@@ -17,6 +15,7 @@ from k8s_aws.model.loadbalancer import (
     IngressRule,
     Listener,
     frontend_group_name,
+    service_tags,
 )
 
 DEFAULT_SOURCE = "0.0.0.0/0"
@@ -89,9 +88,7 @@ def build_load_balancer(
     backends: list[Backend],
 ) -> DesiredLoadBalancer:
     name = load_balancer_name(service.uid)
-    tags = {CLUSTER_TAG_PREFIX + cluster: "owned", SERVICE_NAME_TAG: service.key}
-    tags.update(dict(settings.additional_tags))
-    tag_tuple = tuple(sorted(tags.items()))
+    tag_tuple = service_tags(cluster, service.key, settings.additional_tags)
     listeners = tuple(
         sorted(_listener(p.port, p.node_port, p.name, settings) for p in service.ports)
     )

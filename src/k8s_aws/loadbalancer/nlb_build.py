@@ -13,11 +13,10 @@ from k8s_aws.loadbalancer.annotations import PREFIX, HealthCheckOverrides, LoadB
 from k8s_aws.loadbalancer.backends import Backend
 from k8s_aws.loadbalancer.service import ServicePort, ServiceView, load_balancer_name
 from k8s_aws.model.loadbalancer import (
-    CLUSTER_TAG_PREFIX,
-    SERVICE_NAME_TAG,
     DesiredGroup,
     IngressRule,
     frontend_group_name,
+    service_tags,
 )
 from k8s_aws.model.network import SubnetRecord
 from k8s_aws.model.nlb import (
@@ -156,9 +155,7 @@ def build_network_lb(
     mappings: tuple[tuple[str, str, str], ...] = (),
 ) -> DesiredNetworkLB:
     name = load_balancer_name(service.uid)
-    tags = {CLUSTER_TAG_PREFIX + cluster: "owned", SERVICE_NAME_TAG: service.key}
-    tags.update(dict(settings.additional_tags))
-    tag_tuple = tuple(sorted(tags.items()))
+    tag_tuple = service_tags(cluster, service.key, settings.additional_tags)
     groups, listeners = [], []
     for port, protocol, node_port, names in _port_groups(service):
         tls = protocol == "TCP" and _tls_wanted(port, names, settings)

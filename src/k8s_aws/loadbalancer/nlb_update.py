@@ -11,24 +11,20 @@ Elastic IPs and private IPs are fixed at creation: a change is a warning.
 from __future__ import annotations
 
 from k8s_aws.model.lb_actions import Action
-from k8s_aws.model.loadbalancer import CLUSTER_TAG_PREFIX, SERVICE_NAME_TAG
+from k8s_aws.model.loadbalancer import OUR_TAG_PREFIX, reserved_tag
 from k8s_aws.model.nlb import DesiredNetworkLB, ObservedNetworkLB
 from k8s_aws.model.nlb_actions import AddNlbTags, RemoveNlbTags, SetNlbSecurityGroups, SetNlbSubnets
 
-ADDED_TAGS_KEY = "k8s-aws/additional-resource-tags"
+ADDED_TAGS_KEY = OUR_TAG_PREFIX + "additional-resource-tags"
 _SEPARATOR = " "  # AWS tag values allow letters, digits, spaces and _.:/=+-@
 
 
 def nlb_tags(desired: DesiredNetworkLB) -> tuple[tuple[str, str], ...]:
     """The NLB's own tags: the Service's, plus the names of its additional ones."""
-    added = sorted(k for k, _ in desired.tags if not _identity(k) and _SEPARATOR not in k)
+    added = sorted(k for k, _ in desired.tags if not reserved_tag(k) and _SEPARATOR not in k)
     if not added:
         return desired.tags
     return tuple(sorted((*desired.tags, (ADDED_TAGS_KEY, _SEPARATOR.join(added)))))
-
-
-def _identity(key: str) -> bool:
-    return key.startswith(CLUSTER_TAG_PREFIX) or key in (SERVICE_NAME_TAG, ADDED_TAGS_KEY)
 
 
 def update_actions(

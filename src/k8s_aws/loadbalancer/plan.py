@@ -9,6 +9,7 @@ the plan instead.
 
 from __future__ import annotations
 
+from k8s_aws.model.cluster_tag import OWNED, cluster_tag_key
 from k8s_aws.model.lb_actions import (
     BACKEND_REF,
     FRONTEND_REF,
@@ -36,7 +37,6 @@ from k8s_aws.model.lb_actions import (
 from k8s_aws.model.loadbalancer import (
     BACKEND_ROLE,
     BACKEND_ROLE_TAG,
-    CLUSTER_TAG_PREFIX,
     PROXY_POLICY,
     SSL_POLICY_PREFIX,
     Attributes,
@@ -93,7 +93,7 @@ def backend_actions(
             BACKEND_REF,
             backend_group_name(cluster),
             f"Kubernetes cluster {cluster}: source of load balancer traffic to nodes",
-            ((CLUSTER_TAG_PREFIX + cluster, "owned"), (BACKEND_ROLE_TAG, BACKEND_ROLE)),
+            ((cluster_tag_key(cluster), OWNED), (BACKEND_ROLE_TAG, BACKEND_ROLE)),
         ))
         backend = BACKEND_REF
     else:

@@ -96,6 +96,23 @@ def _unsupported_notes(settings: LoadBalancerSettings) -> tuple[Note, ...]:
     )
 
 
+def _unused_path(settings: LoadBalancerSettings, desired: Desired) -> tuple[Note, ...]:
+    """`healthcheck-path` on a check that is not HTTP(S) (a TCP or SSL one) checks nothing:
+    said by name, not dropped in silence."""
+    path = settings.health_check.path
+    if path is None:
+        return ()
+    if isinstance(desired, DesiredNetworkLB):
+        used = any(tg.health_check.path == path for tg in desired.target_groups)
+    else:
+        used = desired.health_check.target.endswith(path)
+    if used:
+        return ()
+    return (Note("Warning", "UnsupportedAnnotation",
+                 f"{PREFIX}healthcheck-path {path} was ignored: the health check is not HTTP "
+                 f"or HTTPS; set {PREFIX}healthcheck-protocol to HTTP or HTTPS to check it"),)
+
+
 def _type_change(service: ServiceView, snapshot: Observed) -> Note | None:
     """A live Service whose type annotation moved between classic and nlb: refused (the old
     load balancer keeps serving, nothing is created or leaked) until the user reverts the
@@ -189,6 +206,7 @@ def plan_service(
     if desired is None:  # bad input waits for the user; missing network facts are retried
         invalid = any(n.reason == "InvalidConfiguration" for n in notes)
         return ServicePlan(SKIP, notes=notes, retry_after=None if invalid else 60)
+    notes = (*notes, *_unused_path(parsed, desired))
     if isinstance(desired, DesiredNetworkLB):
         plan = plan_nlb_ensure(desired, snapshot, settings.cluster)
     else:

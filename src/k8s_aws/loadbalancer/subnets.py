@@ -8,7 +8,7 @@ LB keeps its subnets while they remain valid, so tagging more subnets later move
 
 from __future__ import annotations
 
-from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX, cluster_tag_key
 from k8s_aws.model.network import SubnetRecord
 
 ROLE_ELB = "kubernetes.io/role/elb"
@@ -21,7 +21,7 @@ class NoSubnets(ValueError):
 
 def is_candidate(subnet: SubnetRecord, cluster: str) -> bool:
     cluster_tags = [k for k, _ in subnet.tags if k.startswith(CLUSTER_TAG_PREFIX)]
-    return (not cluster_tags or CLUSTER_TAG_PREFIX + cluster in cluster_tags) and (
+    return (not cluster_tags or cluster_tag_key(cluster) in cluster_tags) and (
         subnet.zone_type == "availability-zone"
     )
 
@@ -30,7 +30,7 @@ def _rank(subnet: SubnetRecord, cluster: str, internal: bool) -> tuple[int, int,
     role = ROLE_INTERNAL_ELB if internal else ROLE_ELB
     return (
         0 if subnet.tag(role) not in (None, "0") else 1,
-        0 if subnet.tag(CLUSTER_TAG_PREFIX + cluster) is not None else 1,
+        0 if subnet.tag(cluster_tag_key(cluster)) is not None else 1,
         subnet.id,
     )
 
@@ -55,7 +55,7 @@ def select_subnets(
         role = ROLE_INTERNAL_ELB if internal else ROLE_ELB
         raise NoSubnets(
             f"no {kind} subnet found for cluster {cluster}: tag subnets "
-            f"{CLUSTER_TAG_PREFIX}{cluster}=shared|owned and {role}=1, or set the "
+            f"{cluster_tag_key(cluster)}=shared|owned and {role}=1, or set the "
             "aws-load-balancer-subnets annotation"
         )
     return tuple(sorted(s.id for s in best.values()))

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_aws.model.network import SubnetRecord
-
-Tags = tuple[tuple[str, str], ...]
+from k8s_aws.model.tags import Tagged, Tags
 
 
 class Status(enum.Enum):
@@ -30,7 +29,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class InstanceFacts:
+class InstanceFacts(Tagged):
     id: str
     zone: str
     vpc_id: str
@@ -39,9 +38,6 @@ class InstanceFacts:
     profile_arn: str
     hop_limit: int
     http_tokens: str
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
 
 @dataclass(frozen=True)

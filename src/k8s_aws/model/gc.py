@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-Tags = tuple[tuple[str, str], ...]
+from k8s_aws.model.tags import Tagged, Tags
+
+__all__ = ["Tags"]  # and the records below; re-exported for cloud
 
 
 class Kind(enum.Enum):
@@ -31,7 +33,7 @@ ORDER = tuple(Kind)
 
 
 @dataclass(frozen=True)
-class Found:
+class Found(Tagged):
     """A resource carrying this cluster's tag. `id` is what the delete call takes (a name
     for a Classic ELB, an ARN for ELBv2, an id for EC2); `group` is the node group a rule
     sits on; `state` a volume's (only `available` ones can be deleted)."""
@@ -42,9 +44,6 @@ class Found:
     tags: Tags
     group: str = ""
     state: str = ""
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-Tags = tuple[tuple[str, str], ...]
+from k8s_aws.model.tags import Tags
+
+__all__ = ["Tags"]  # and the records below; re-exported for ops and cloud
+
 MANAGED_BY_TAG = "k8s-aws/managed-by"
 MANAGED_BY = "k8s-aws-setup"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NewType
 
+from k8s_aws.model.tags import Tagged
+
 InstanceId = NewType("InstanceId", str)
 
 
@@ -16,7 +18,7 @@ class InterfaceRecord:
 
 
 @dataclass(frozen=True)
-class InstanceRecord:
+class InstanceRecord(Tagged):
     id: InstanceId
     state: str
     instance_type: str
@@ -31,6 +33,3 @@ class InstanceRecord:
     # (device name, volume id) of the block device mappings; the root device's name.
     block_devices: tuple[tuple[str, str], ...] = field(default=())
     root_device: str = ""
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX
+from k8s_aws.model.cluster_tag import CLUSTER_TAG_PREFIX, OWNED, cluster_tag_key
 from k8s_aws.model.ids import LoadBalancerName, SecurityGroupId
 from k8s_aws.model.instance import InstanceRecord
 from k8s_aws.model.network import GroupRecord, SubnetRecord
 from k8s_aws.model.nlb import ObservedNetworkLB, ObservedTargetGroup
+from k8s_aws.model.tags import Tagged
 
 __all__ = ["CLUSTER_TAG_PREFIX"]  # and the shapes below; re-exported for the planners
 SERVICE_NAME_TAG = "kubernetes.io/service-name"
-BACKEND_ROLE_TAG = "k8s-aws/role"
+OUR_TAG_PREFIX = "k8s-aws/"
+BACKEND_ROLE_TAG = OUR_TAG_PREFIX + "role"
 BACKEND_ROLE = "lb-backends"
 PROXY_POLICY = "k8s-proxyprotocol-enabled"
 SSL_POLICY_PREFIX = "k8s-SSLNegotiationPolicy-"
@@ -91,18 +93,15 @@ class DesiredLoadBalancer:
 
 
 @dataclass(frozen=True)
-class ObservedGroup:
+class ObservedGroup(Tagged):
     id: SecurityGroupId
     name: str
     tags: tuple[tuple[str, str], ...]
     rules: frozenset[IngressRule] = frozenset()
 
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
-
 
 @dataclass(frozen=True)
-class ObservedLoadBalancer:
+class ObservedLoadBalancer(Tagged):
     name: LoadBalancerName
     dns_name: str
     internal: bool
@@ -116,9 +115,6 @@ class ObservedLoadBalancer:
     policies: frozenset[str] = frozenset()
     backend_policies: tuple[tuple[int, tuple[str, ...]], ...] = ()
     listener_policies: tuple[tuple[int, tuple[str, ...]], ...] = ()
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
 
 @dataclass(frozen=True)
@@ -149,11 +145,27 @@ class Observed:
         return lb.dns_name if lb else ""
 
 
+def reserved_tag(key: str) -> bool:
+    """A tag k8s-aws decides: the cluster tag, the Service's name, `k8s-aws/*`. A user's
+    additional tag with such a key would disown the resource (a `shared` LB is never deleted)."""
+    return key.startswith((CLUSTER_TAG_PREFIX, OUR_TAG_PREFIX)) or key == SERVICE_NAME_TAG
+
+
+def service_tags(
+    cluster: str, service: str, additional: tuple[tuple[str, str], ...] = ()
+) -> tuple[tuple[str, str], ...]:
+    """The tags of a Service's load balancer and groups: its additional tags, then the
+    identity tags that make them ours (applied last: no additional tag replaces them)."""
+    tags = dict(additional)
+    tags.update({cluster_tag_key(cluster): OWNED, SERVICE_NAME_TAG: service})
+    return tuple(sorted(tags.items()))
+
+
 def ours(tags: tuple[tuple[str, str], ...], cluster: str, service: str | None) -> bool:
     """Ours to change or delete: cluster tag `owned` AND our identity tag (DESIGN: "What is
     ours"); BOSH puts the cluster tag on its own disks and VMs, so that tag alone proves nothing."""
     values = dict(tags)
-    if values.get(CLUSTER_TAG_PREFIX + cluster) != "owned":
+    if values.get(cluster_tag_key(cluster)) != OWNED:
         return False
     if service is None:
         return values.get(BACKEND_ROLE_TAG) == BACKEND_ROLE

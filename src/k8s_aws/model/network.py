@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from k8s_aws.model.ids import SecurityGroupId
+from k8s_aws.model.tags import Tagged
 
 
 @dataclass(frozen=True)
-class SubnetRecord:
+class SubnetRecord(Tagged):
     id: str
     zone: str
     vpc_id: str
@@ -16,9 +17,6 @@ class SubnetRecord:
     tags: tuple[tuple[str, str], ...] = ()
     zone_type: str = "availability-zone"
     cidr: str = ""  # IPv4 block: a static private IP must lie inside its subnet's
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
     @property
     def name(self) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from k8s_aws.model.ids import Arn, LoadBalancerName
+from k8s_aws.model.tags import Tagged
 
 if TYPE_CHECKING:
     from k8s_aws.model.loadbalancer import DesiredGroup
@@ -99,7 +100,7 @@ class ObservedNlbListener:
 
 
 @dataclass(frozen=True)
-class ObservedNetworkLB:
+class ObservedNetworkLB(Tagged):
     arn: Arn
     name: LoadBalancerName
     dns_name: str
@@ -111,9 +112,6 @@ class ObservedNetworkLB:
     attributes: tuple[tuple[str, str], ...] = DEFAULT_NLB_ATTRIBUTES
     # (subnet, Elastic IP allocation, private IPv4) where AWS lists a static address
     addresses: tuple[tuple[str, str, str], ...] = ()
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
 
 def target_group_name(

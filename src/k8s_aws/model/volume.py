@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NewType
 
+from k8s_aws.model.tags import Tagged
+
 VolumeId = NewType("VolumeId", str)
 SnapshotId = NewType("SnapshotId", str)
 
@@ -18,7 +20,7 @@ class AttachmentRecord:
 
 
 @dataclass(frozen=True)
-class VolumeRecord:
+class VolumeRecord(Tagged):
     id: VolumeId
     state: str  # creating | available | in-use | deleting | deleted | error
     size_gib: int
@@ -31,24 +33,18 @@ class VolumeRecord:
     attachments: tuple[AttachmentRecord, ...] = ()
     tags: tuple[tuple[str, str], ...] = field(default=())
 
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
-
     def attachment_to(self, instance_id: str) -> AttachmentRecord | None:
         return next((a for a in self.attachments if a.instance_id == instance_id), None)
 
 
 @dataclass(frozen=True)
-class SnapshotRecord:
+class SnapshotRecord(Tagged):
     id: SnapshotId
     volume_id: str
     state: str  # pending | completed | error
     size_gib: int
     created: float  # Unix seconds
     tags: tuple[tuple[str, str], ...] = field(default=())
-
-    def tag(self, key: str) -> str | None:
-        return next((v for k, v in self.tags if k == key), None)
 
 
 @dataclass(frozen=True)
