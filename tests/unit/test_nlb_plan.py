@@ -30,6 +30,7 @@ from k8s_aws.model.nlb import (
     DesiredNetworkLB,
     ObservedNetworkLB,
     TargetHealthCheck,
+    target_group_name,
 )
 
 from .lb_fixtures import UID
@@ -395,3 +396,16 @@ def test_a_healthcheck_path_on_a_tcp_check_is_warned_not_dropped(existing: bool)
     used = plan(nlb({"healthcheck-path": "/ready", "healthcheck-protocol": "HTTP"}), snapshot)
     assert {tg.health_check.path for tg in desired(used).target_groups} == {"/ready"}
     assert not [n for n in used.notes if "healthcheck-path" in n.message]
+
+
+@pytest.mark.parametrize(("namespace", "name", "start"), [
+    ("default", "nlb-udp-only", "k8s-default-nlbudpon-"),  # a "-" at the cut made "--"
+    ("team-a.prod", "web_v2", "k8s-teamapro-webv2-"),
+])
+def test_target_group_names_keep_letters_and_digits_only(
+    namespace: str, name: str, start: str
+) -> None:
+    tg = target_group_name("prod", namespace, name, 53, 30053, "UDP")
+    assert tg.startswith(start)
+    assert re.fullmatch(r"k8s-[a-zA-Z0-9]{0,8}-[a-zA-Z0-9]{0,8}-[0-9a-f]{10}", tg)
+    assert "--" not in tg and len(tg) <= 32

@@ -14,7 +14,9 @@ from k8s_aws.model.tags import Tagged
 if TYPE_CHECKING:
     from k8s_aws.model.loadbalancer import DesiredGroup
 
-_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9-]")
+# Only letters and digits survive, as in the reference: a kept "-" at a cut gives "--", which
+# AWS refuses in a target group name.
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9]")
 KUBE_PROXY_HEALTH_PORT = 10256  # kube-proxy's /healthz: answers on every node
 # The load balancer attributes k8s-aws manages, with AWS's defaults (what a new NLB has).
 DEFAULT_NLB_ATTRIBUTES = (
