@@ -1,6 +1,6 @@
 # Everything a fresh machine needs is installed here: the Python environment (pinned by
 # requirements.lock) and the Go-built binaries (cached outside the repo, see
-# src/k8s_aws/sandbox/binaries.py). A second run only checks that both are there.
+# sandbox/src/k8s_aws_sandbox/binaries.py). A second run only checks that both are there.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,19 +9,22 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' src/k8s_aws/__init__.py)
 
-$(BIN)/.deps-stamp: pyproject.toml requirements.lock
+.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference dist
+
+# The product (.) and the sandbox (sandbox/, its own distribution), both editable.
+$(BIN)/.deps-stamp: pyproject.toml sandbox/pyproject.toml sandbox/setup.py requirements.lock src/k8s_aws/__init__.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]' -e ./sandbox
 	touch $@
 
 deps: $(BIN)/.deps-stamp csi-stubs attach-limits host-tools
 
 # The node service's attachment limits per instance type, from the DescribeInstanceTypes data
-# of the pinned moto release (gitignored; see src/k8s_aws/sandbox/attachlimits.py).
+# of the pinned moto release (gitignored; see sandbox/src/k8s_aws_sandbox/attachlimits.py).
 attach-limits: $(BIN)/.deps-stamp
-	$(BIN)/python -m k8s_aws.sandbox.attachlimits src
+	$(BIN)/python -m k8s_aws_sandbox.attachlimits src
 
 # The node service's filesystem tools: xfsprogs (mkfs.xfs, xfs_growfs) from Debian; e2fsprogs
 # and util-linux (mount, losetup, blkid) are part of every Debian system.
@@ -31,11 +34,21 @@ host-tools:
 
 # The CSI gRPC stubs, generated from csi.proto of the pinned Go module (gitignored).
 csi-stubs: $(BIN)/.deps-stamp
-	$(BIN)/python -m k8s_aws.sandbox.csiproto src
+	$(BIN)/python -m k8s_aws_sandbox.csiproto src
+
+# Both wheels in dist/: the product's carries the generated CSI stubs and attachment limits, so
+# it installs and runs without Go; the sandbox's pins the product at the same version.
+# dist/wheels/ holds the product's wheel and its pinned runtime dependencies: the image and
+# the packaging tests install from it with no index.
+dist: deps
+	rm -rf dist/k8s_aws-*.whl dist/k8s_aws_sandbox-*.whl dist/wheels build
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w dist . ./sandbox
+	$(BIN)/pip download --quiet --disable-pip-version-check -c requirements.lock -d dist/wheels \
+		dist/k8s_aws-$(VERSION)-py3-none-any.whl
 
 binaries: deps
-	$(BIN)/python -m k8s_aws.sandbox.binaries
-	$(BIN)/python -m k8s_aws.sandbox.binaries csi-sanity
+	$(BIN)/python -m k8s_aws_sandbox.binaries
+	$(BIN)/python -m k8s_aws_sandbox.binaries csi-sanity
 
 sandbox: binaries
 	$(BIN)/k8s-aws sandbox up --dir $(SANDBOX_DIR) --nodes $(NODES)
@@ -44,7 +57,7 @@ sandbox-down: deps
 	$(BIN)/k8s-aws sandbox down --dir $(SANDBOX_DIR)
 
 lint: deps
-	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff check src sandbox/src tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -57,7 +70,7 @@ golden: deps
 
 # The whole suite, then the integration suite again with the emulator enforcing IAM and the
 # controllers holding only the generated least-privilege policy.
-test: lint binaries
+test: lint binaries dist
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-iam
 
@@ -70,5 +83,5 @@ test-iam: binaries
 # Side by side with kubernetes/cloud-provider-aws (docs/benchmarks.md); not part of `make test`.
 # Builds the reference once into the cache (minutes, cold), then runs every benchmark run.
 bench-reference: binaries
-	nice -n 10 $(BIN)/python -m k8s_aws.sandbox.binaries cloud-provider-aws
+	nice -n 10 $(BIN)/python -m k8s_aws_sandbox.binaries cloud-provider-aws
 	$(BIN)/python bench/reference_all.py $(BENCH_ARGS)

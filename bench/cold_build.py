@@ -38,7 +38,7 @@ def main() -> None:
     for step, extra in (("sandbox", []), ("csi_sanity", ["csi-sanity"])):
         started = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "k8s_aws.sandbox.binaries", *extra], env=env, check=True
+            [sys.executable, "-m", "k8s_aws_sandbox.binaries", *extra], env=env, check=True
         )
         steps[step] = round(time.monotonic() - started, 1)
     result = {

@@ -98,7 +98,7 @@ def main() -> None:
                AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
                AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
     emulator = subprocess.Popen(
-        [sys.executable, "-m", "k8s_aws.sandbox.emulator", "--port", str(port)], env=env,
+        [sys.executable, "-m", "k8s_aws_sandbox.emulator", "--port", str(port)], env=env,
         stdout=open(work / "emulator.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
     driver = None
     try:

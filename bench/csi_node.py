@@ -21,8 +21,8 @@ from pathlib import Path
 
 import grpc
 
-from k8s_aws.sandbox.loopdevices import LoopDevices
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
+from k8s_aws_sandbox.loopdevices import LoopDevices
 
 Mode = csi_pb2.VolumeCapability.AccessMode
 

@@ -29,8 +29,8 @@ from typing import Any
 import boto3
 from harness import kubectl, sandbox
 
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.state import SandboxState
 
 # node_selected: the scheduler's choice on the claim (csi-provisioner's cue); pod_bound: the
 # Pod's nodeName, set only once its claim is bound (WaitForFirstConsumer's PreBind).

@@ -16,7 +16,7 @@ from typing import Any
 
 import nodes
 
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 SANDBOX = [sys.executable, "-m", "k8s_aws.cli.main", "sandbox"]
 

@@ -19,8 +19,8 @@ import boto3
 from harness import calls, hostnames, kubectl, rss_mb, sandbox, scale_arguments, wait
 from prometheus_client.parser import text_string_to_metric_families
 
-from k8s_aws.sandbox.state import SandboxState
-from k8s_aws.sandbox.world import launch_vms
+from k8s_aws_sandbox.state import SandboxState
+from k8s_aws_sandbox.world import launch_vms
 
 ELB_SERVICES = ("elbv2", "elb", "elasticloadbalancing")
 

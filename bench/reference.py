@@ -30,19 +30,19 @@ import boto3
 from botocore.config import Config
 from harness import kubectl, wait
 
-from k8s_aws.sandbox import procfs
-from k8s_aws.sandbox.controllers import (
+from k8s_aws_sandbox import procfs
+from k8s_aws_sandbox.controllers import (
     aws_environment,
     controller_manager_spec,
     install_rbac,
     service_account_kubeconfig,
 )
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.ports import free_port
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.reference import APP_ID as REFERENCE_APP_ID
-from k8s_aws.sandbox.reference import BINARY, reference_specs
-from k8s_aws.sandbox.state import SandboxState, uninitialized_nodes
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.ports import free_port
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.reference import APP_ID as REFERENCE_APP_ID
+from k8s_aws_sandbox.reference import BINARY, reference_specs
+from k8s_aws_sandbox.state import SandboxState, uninitialized_nodes
 
 OUR_APP_ID = "k8s-aws-controller-manager"
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"

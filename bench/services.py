@@ -13,7 +13,7 @@ from collections import Counter
 import boto3
 from harness import calls, hostnames, kubectl, rss_mb, sandbox, scale_arguments, wait
 
-from k8s_aws.sandbox.world import launch_vms
+from k8s_aws_sandbox.world import launch_vms
 
 
 def main() -> None:

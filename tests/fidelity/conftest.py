@@ -21,11 +21,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from k8s_aws.sandbox import procfs
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.ports import LOOPBACK, free_port
 from k8s_aws.support import netguard
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox import procfs
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.ports import LOOPBACK, free_port
 
 REGION = "us-west-2"
 ZONES = ("us-west-2a", "us-west-2b")
@@ -50,7 +50,7 @@ def emulator_process(log_path: Path, *args: str) -> Iterator[tuple[subprocess.Po
     env = {**os.environ, netguard.ENV_FLAG: "1", "PYTHONUNBUFFERED": "1"}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "k8s_aws.sandbox.emulator", f"--port={port}", *args],
+            [sys.executable, "-m", "k8s_aws_sandbox.emulator", f"--port={port}", *args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     try:

@@ -9,7 +9,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.fidelity.control import FidelityControl
 
 from .conftest import ZONES, Aws
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.config import FidelityConfig
-from k8s_aws.sandbox.fidelity.control import ControlError, FidelityControl
-from k8s_aws.sandbox.ports import LOOPBACK, free_port
+from k8s_aws_sandbox.fidelity.config import FidelityConfig
+from k8s_aws_sandbox.fidelity.control import ControlError, FidelityControl
+from k8s_aws_sandbox.ports import LOOPBACK, free_port
 
 from .conftest import LONG, ZONES, Aws, World, wait_for_emulator
 
@@ -84,7 +84,7 @@ def start_emulator(tmp_path: Path) -> Iterator[Any]:
     def start(*args: str, env: dict[str, str] | None = None) -> str:
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "k8s_aws.sandbox.emulator", f"--port={port}", *args],
+            [sys.executable, "-m", "k8s_aws_sandbox.emulator", f"--port={port}", *args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
         )
         processes.append(process)

@@ -30,7 +30,7 @@ from k8s_aws.cloud.services import InstanceLookup, SnapshotService, VolumeServic
 from k8s_aws.cloud.snapshots import NAME_TAG as SNAPSHOT_NAME_TAG
 from k8s_aws.cloud.snapshots import EbsSnapshots
 from k8s_aws.model.instance import InstanceId
-from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.fidelity.control import FidelityControl
 from tests.fakes.ebs import FakeEbs, FakeInstances, FakeSnapshots
 
 from .conftest import LONG, ZONES, World, launch

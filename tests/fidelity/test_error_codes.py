@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.fidelity.control import FidelityControl
 
 from .conftest import IMAGE, ZONES, Aws, error_of
 

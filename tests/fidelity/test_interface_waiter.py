@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from k8s_aws.cloud.interfaces import InterfaceWaiter
 from k8s_aws.cloud.runner import Runner
-from k8s_aws.sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.fidelity.control import FidelityControl
 
 from .conftest import APP_ID, Aws, World
 

@@ -13,8 +13,8 @@ from typing import Any, cast
 import boto3
 import pytest
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 NODES = 3
 DNS_NODES = 2

@@ -13,10 +13,10 @@ from typing import Any
 
 import grpc
 
-from k8s_aws.sandbox.loopdevices import DEVICES_DIR, LoopDevices
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
+from k8s_aws_sandbox.loopdevices import DEVICES_DIR, LoopDevices
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import CLI, aws_env
 

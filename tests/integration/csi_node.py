@@ -14,9 +14,9 @@ from typing import Any
 
 import grpc
 
-from k8s_aws.sandbox.loopdevices import LoopDevices
 from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
+from k8s_aws_sandbox.loopdevices import LoopDevices
 
 from .conftest import CLI
 from .csi import stop_process

@@ -7,8 +7,8 @@ import json
 import subprocess
 from typing import Any
 
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl, kubectl_json
 

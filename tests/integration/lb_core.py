@@ -20,7 +20,7 @@ from k8s_aws.cloud.runner import Runner
 from k8s_aws.kube.events import ObjectRef
 from k8s_aws.loadbalancer.annotations import PREFIX
 from k8s_aws.loadbalancer.service_plan import PlannerSettings
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import emulator_session, kubectl_json
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from k8s_aws.cloud import operations
 from k8s_aws.ops.iam_policy import PolicyRequest, generate, granted_actions
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import CLI, DENIALS, OPS_CLUSTER, emulator_session
 

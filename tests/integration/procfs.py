@@ -1,6 +1,6 @@
 """What the kernel says about the sandbox's processes: liveness and listening sockets.
 
-The socket and session readings are the product's own (`k8s_aws.sandbox.procfs`, which the
+The socket and session readings are the product's own (`k8s_aws_sandbox.procfs`, which the
 sandbox's readiness checks use); what only the tests ask is here.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.procfs import alive, listening_addresses, session_pids
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.procfs import alive, listening_addresses, session_pids
 
 __all__ = ["alive", "cmdline", "sandbox_listeners", "session_listeners"]
 

@@ -14,8 +14,8 @@ from k8s_aws.cloud.errors import NotFound, translate
 from k8s_aws.cloud.session import AwsClients, AwsSettings
 from k8s_aws.config.cloudconfig import ignored_settings, parse_cloud_config
 from k8s_aws.controllers.bootstrap import resolve_aws
-from k8s_aws.sandbox import reference
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox import reference
+from k8s_aws_sandbox.state import SandboxState
 
 
 @pytest.fixture

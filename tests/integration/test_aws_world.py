@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 CLUSTER_TAG = "kubernetes.io/cluster/itest"
 

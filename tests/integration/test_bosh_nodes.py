@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import k8s_aws.deploy
-from k8s_aws.sandbox.kubelets import RESTART_ANNOTATION
-from k8s_aws.sandbox.state import SandboxState
-from k8s_aws.sandbox.world import launch_vms
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.kubelets import RESTART_ANNOTATION
+from k8s_aws_sandbox.state import SandboxState
+from k8s_aws_sandbox.world import launch_vms
 
 from .conftest import kubectl, kubectl_json
 from .test_node_controllers import UNINITIALIZED, aws_calls, wait_initialized

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl, kubectl_json
 from .procfs import cmdline, sandbox_listeners

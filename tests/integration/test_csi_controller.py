@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 import pytest
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.volumes.csi.proto import csi_pb2
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .csi import GIB, SINGLE_WRITER, Driver, start_driver, stop_driver
 

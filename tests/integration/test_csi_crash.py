@@ -10,9 +10,9 @@ from typing import Any
 import grpc
 import pytest
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .csi import APP_ID, Driver, start_driver, stop_driver, volumes_named
 

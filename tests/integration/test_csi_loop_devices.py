@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from k8s_aws.host import blockdev
-from k8s_aws.sandbox.control import down
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.loopdevices import DEVICES_DIR, LoopDevices, loops_backed_under
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.control import down
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.loopdevices import DEVICES_DIR, LoopDevices, loops_backed_under
+from k8s_aws_sandbox.state import SandboxState
 
 from .csi import GIB, running_driver
 

@@ -14,10 +14,10 @@ import grpc
 import pytest
 
 from k8s_aws.cloud.metadata import NodeMetadata
-from k8s_aws.sandbox.loopdevices import LoopDevices
 from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.node_identity import held_ebs_disks, max_volumes
 from k8s_aws.volumes.csi.proto import csi_pb2
+from k8s_aws_sandbox.loopdevices import LoopDevices
 
 from .csi_node import (
     GIB,

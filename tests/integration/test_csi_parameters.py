@@ -11,8 +11,8 @@ from typing import Any
 import grpc
 import pytest
 
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.volumes.csi.proto import csi_pb2
+from k8s_aws_sandbox.state import SandboxState
 
 from .csi import Driver, start_driver, stop_driver, volumes_named
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
+from k8s_aws_sandbox.state import SandboxState
 
 
 def test_sandbox_serves_the_csi_controller(sandbox: SandboxState) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aws.sandbox import binaries
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox import binaries
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .csi import APP_ID, running_driver
 

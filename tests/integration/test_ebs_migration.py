@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl_json
 from .ebs import (

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.state import SandboxState
-from k8s_aws.sandbox.world import launch_vms
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.state import SandboxState
+from k8s_aws_sandbox.world import launch_vms
 
 from .conftest import kubectl_json
 from .ebs import (

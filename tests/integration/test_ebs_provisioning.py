@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.kubelets import KUBELET_ANNOTATION
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.kubelets import KUBELET_ANNOTATION
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import ec2_of, kubectl, kubectl_json
 from .ebs import (

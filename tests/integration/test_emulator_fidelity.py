@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from k8s_aws.sandbox.fidelity.config import FidelityConfig
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.fidelity.config import FidelityConfig
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 
 def test_the_sandbox_emulator_behaves_like_aws(sandbox: SandboxState, ec2: Any) -> None:

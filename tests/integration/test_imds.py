@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import aws_env
 

@@ -24,7 +24,7 @@ from k8s_aws.loadbalancer.service import load_balancer_name
 from k8s_aws.loadbalancer.service_plan import ServicePlan
 from k8s_aws.model.cluster_tag import cluster_tag_key
 from k8s_aws.model.loadbalancer import SERVICE_NAME_TAG, Observed
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 from tests.fakes.loadbalancers import FakeLoadBalancers
 
 from .lb_core import Core, build_core, deleting, service_object

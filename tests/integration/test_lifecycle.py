@@ -6,10 +6,10 @@ import signal
 import subprocess
 from pathlib import Path
 
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.procfs import session_of
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.procfs import session_of
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import CLI, emulator_session, kubectl_json, run_cli
 from .procfs import alive, sandbox_listeners, session_listeners

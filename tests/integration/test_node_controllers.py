@@ -19,12 +19,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from k8s_aws.kube.client import api_client
 from k8s_aws.kube.informer import Informer
 from k8s_aws.kube.leader import LeaderElectionSettings
-from k8s_aws.sandbox import procfs
-from k8s_aws.sandbox.controllers import aws_environment, controller_manager_spec
-from k8s_aws.sandbox.ports import free_port
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox import procfs
+from k8s_aws_sandbox.controllers import aws_environment, controller_manager_spec
+from k8s_aws_sandbox.ports import free_port
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import ec2_of, kubectl, kubectl_json
 from .vms import (

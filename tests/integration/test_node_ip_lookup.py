@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from k8s_aws.sandbox.kubelets import Vm, node_manifest
-from k8s_aws.sandbox.state import SandboxState
-from k8s_aws.sandbox.world import launch_vms
+from k8s_aws_sandbox.kubelets import Vm, node_manifest
+from k8s_aws_sandbox.state import SandboxState
+from k8s_aws_sandbox.world import launch_vms
 
 from .conftest import ec2_of, kubectl
 from .test_node_controllers import wait_initialized

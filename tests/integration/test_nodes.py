@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import DNS_NODES, NODES, ec2_of, kubectl_json
 from .vms import (

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from k8s_aws.ops.iam_policy import PolicyRequest, generate
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl, kubectl_json
 from .operator_tools import (

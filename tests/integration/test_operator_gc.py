@@ -14,10 +14,10 @@ import pytest
 
 from k8s_aws.cloud.gc_inventory import inventory
 from k8s_aws.ops.gc_plan import find_leaks
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
 from k8s_aws.volumes.csi.proto import csi_pb2, csi_pb2_grpc
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl
 from .csi import GIB, SINGLE_WRITER

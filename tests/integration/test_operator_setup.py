@@ -12,7 +12,7 @@ import pytest
 
 from k8s_aws.ops.iam_policy import PolicyRequest, generate
 from k8s_aws.ops.setup_plan import canonical
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.state import SandboxState
 
 from .operator_tools import (
     Operator,

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import emulator_session, kubectl
 from .test_service_clb import apply_service, describe_lb, hostname, lb_name, service

@@ -14,10 +14,10 @@ import uuid
 from functools import partial
 from typing import Any
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import aws_env, kubectl, kubectl_json
 from .test_node_controllers import leader_url, metric, sweep_drift_now, wait_initialized

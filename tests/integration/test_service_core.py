@@ -23,8 +23,8 @@ from k8s_aws.loadbalancer.service import FINALIZER, load_balancer_name
 from k8s_aws.loadbalancer.service_plan import ServicePlan
 from k8s_aws.model.lb_actions import Plan
 from k8s_aws.model.loadbalancer import backend_group_name, frontend_group_name
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .lb_core import (
     Core,

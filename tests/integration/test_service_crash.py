@@ -15,13 +15,13 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from k8s_aws.sandbox import procfs
-from k8s_aws.sandbox.controllers import aws_environment, controller_manager_spec
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.ports import free_port
-from k8s_aws.sandbox.processes import ProcessGroup
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox import procfs
+from k8s_aws_sandbox.controllers import aws_environment, controller_manager_spec
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.ports import free_port
+from k8s_aws_sandbox.processes import ProcessGroup
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl, kubectl_json
 from .procfs import alive

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import aws_env, emulator_session, kubectl, kubectl_json
 from .test_node_controllers import leader_url, metric, sweep_drift_now, wait_initialized

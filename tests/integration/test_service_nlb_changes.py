@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import emulator_session, kubectl
 from .test_service_clb import CLIENT, PREFIX, events, hostname, lb_name, wait_event

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.control import FidelityControl
-from k8s_aws.sandbox.state import SandboxState
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.fidelity.control import FidelityControl
+from k8s_aws_sandbox.state import SandboxState
 
 from .conftest import kubectl
 from .test_service_clb import CLIENT, hostname, lb_name, service

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from k8s_aws.sandbox.state import SandboxState
-from k8s_aws.sandbox.world import launch_vms
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.state import SandboxState
+from k8s_aws_sandbox.world import launch_vms
 
 from .conftest import kubectl_json
 

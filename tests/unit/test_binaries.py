@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aws.sandbox import binaries, gomod
+from k8s_aws_sandbox import binaries, gomod
 
 GOMOD = """module k8s.io/kubernetes
 

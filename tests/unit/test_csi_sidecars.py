@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from k8s_aws.deploy.csi_sidecars import CSI_TIMEOUT, SIDECARS, sidecar_argv
-from k8s_aws.sandbox import binaries, csinodes, gomod
 from k8s_aws.volumes.errors import ParameterError
 from k8s_aws.volumes.tags import snapshot_metadata_tags, snapshot_tags
 from k8s_aws.volumes.topology import accessible_topology
+from k8s_aws_sandbox import binaries, csinodes, gomod
 
 SNAPSHOTTER_GOMOD = """module github.com/kubernetes-csi/external-snapshotter/v8
 

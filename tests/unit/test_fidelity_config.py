@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.config import (
+from k8s_aws_sandbox.fidelity.config import (
     Behaviours,
     ConfigError,
     FaultRule,

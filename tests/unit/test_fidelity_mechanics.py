@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.calllog import CallLog, CallRecord, to_json_lines
-from k8s_aws.sandbox.fidelity.config import FaultRule
-from k8s_aws.sandbox.fidelity.crash import CrashHooks
-from k8s_aws.sandbox.fidelity.faults import FaultDice, fault_refusal
-from k8s_aws.sandbox.fidelity.request import AwsRequest
-from k8s_aws.sandbox.fidelity.timeline import Clock, Timeline
+from k8s_aws_sandbox.fidelity.calllog import CallLog, CallRecord, to_json_lines
+from k8s_aws_sandbox.fidelity.config import FaultRule
+from k8s_aws_sandbox.fidelity.crash import CrashHooks
+from k8s_aws_sandbox.fidelity.faults import FaultDice, fault_refusal
+from k8s_aws_sandbox.fidelity.request import AwsRequest
+from k8s_aws_sandbox.fidelity.timeline import Clock, Timeline
 
 
 class FakeTime:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_aws.sandbox.fidelity.config import Delays, Limits
-from k8s_aws.sandbox.fidelity.ebs_rules import (
+from k8s_aws_sandbox.fidelity.config import Delays, Limits
+from k8s_aws_sandbox.fidelity.ebs_rules import (
     AttachLimit,
     InstanceFacts,
     Modification,
@@ -15,7 +15,7 @@ from k8s_aws.sandbox.fidelity.ebs_rules import (
     modification_refusal,
     snapshot_refusal,
 )
-from k8s_aws.sandbox.fidelity.network_rules import (
+from k8s_aws_sandbox.fidelity.network_rules import (
     RuleCounts,
     delete_group_refusal,
     requested_rules,

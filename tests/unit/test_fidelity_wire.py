@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from botocore.parsers import create_parser
 
-from k8s_aws.sandbox.fidelity.request import client_id, parse, read_body
-from k8s_aws.sandbox.fidelity.responses import (
+from k8s_aws_sandbox.fidelity.request import client_id, parse, read_body
+from k8s_aws_sandbox.fidelity.responses import (
     Refusal,
     Reply,
     drop_element,

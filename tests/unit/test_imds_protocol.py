@@ -12,8 +12,8 @@ from http.server import ThreadingHTTPServer
 import pytest
 from botocore.utils import InstanceMetadataFetcher, InstanceMetadataRegionFetcher
 
-from k8s_aws.sandbox.imds import TokenStore, make_handler
-from k8s_aws.sandbox.metadata import metadata_tree
+from k8s_aws_sandbox.imds import TokenStore, make_handler
+from k8s_aws_sandbox.metadata import metadata_tree
 
 from .test_metadata import FACTS
 

@@ -1,4 +1,4 @@
-from k8s_aws.sandbox.kubelets import (
+from k8s_aws_sandbox.kubelets import (
     KWOK_ANNOTATION,
     UNINITIALIZED_TAINT,
     Vm,

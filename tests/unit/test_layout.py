@@ -3,7 +3,7 @@ import ipaddress
 import pytest
 
 from k8s_aws.model.cluster_tag import cluster_tag_key
-from k8s_aws.sandbox.layout import (
+from k8s_aws_sandbox.layout import (
     ROLE_ELB,
     ROLE_INTERNAL_ELB,
     bosh_vm_tags,

@@ -1,6 +1,6 @@
 import json
 
-from k8s_aws.sandbox.metadata import InstanceFacts, lookup, metadata_tree
+from k8s_aws_sandbox.metadata import InstanceFacts, lookup, metadata_tree
 
 FACTS = InstanceFacts(
     instance_id="i-0123456789abcdef0", instance_type="m5.large", image_id="ami-1",

@@ -9,7 +9,7 @@ from moto.backends import get_backend
 from moto.ec2 import utils as moto_utils
 from moto.ec2.models.core import TaggedEC2Resource
 
-from k8s_aws.sandbox.moto_tags import resource_tags, tag_filter_matches
+from k8s_aws_sandbox.moto_tags import resource_tags, tag_filter_matches
 
 
 def test_resource_tags_match_motos_own_lookup() -> None:

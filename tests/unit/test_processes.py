@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aws.sandbox.processes import ProcessExited, ProcessGroup, ProcessSpec
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.processes import ProcessExited, ProcessGroup, ProcessSpec
 
 SLEEPER = ProcessSpec("sleeper", (sys.executable, "-c", "import time; time.sleep(300)"))
 # A process that ignores SIGTERM and spawns a child in its group: both must still go.

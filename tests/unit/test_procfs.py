@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from k8s_aws.sandbox import procfs
+from k8s_aws_sandbox import procfs
 
 # Listens on argv[1], says its port, then holds the socket until its stdin closes.
 LISTENER = """

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aws.sandbox.ports import LOOPBACK
-from k8s_aws.sandbox.relay import Endpoint, RelayError, parse_pairs
 from k8s_aws.support.deadline import wait_until
+from k8s_aws_sandbox.ports import LOOPBACK
+from k8s_aws_sandbox.relay import Endpoint, RelayError, parse_pairs
 
-RELAY = [sys.executable, "-m", "k8s_aws.sandbox.relay"]
+RELAY = [sys.executable, "-m", "k8s_aws_sandbox.relay"]
 
 
 def test_addresses_are_parsed_and_non_loopback_refused() -> None:

@@ -53,13 +53,14 @@ def test_the_controller_manager_command_loads_no_grpc_and_no_sandbox() -> None:
         "from k8s_aws.cli.main import cli\n"
         "cli.get_command(None, 'controller-manager')\n"
         "print(any(m.startswith('grpc') for m in sys.modules),"
-        " 'k8s_aws.sandbox.up' in sys.modules, 'k8s_aws.cli.plan' in sys.modules)\n"
+        " 'k8s_aws_sandbox.up' in sys.modules, 'k8s_aws.cli.plan' in sys.modules)\n"
     )
     assert out == "False False False"
 
 
 def test_every_command_is_listed_and_loads() -> None:
-    assert cli.list_commands(None) == sorted(COMMANDS)  # type: ignore[arg-type]
-    for name in COMMANDS:
+    """The product's own commands and the sandbox's, plugged in by its entry point."""
+    assert cli.list_commands(None) == sorted([*COMMANDS, "sandbox"])  # type: ignore[arg-type]
+    for name in [*COMMANDS, "sandbox"]:
         command = cli.get_command(None, name)  # type: ignore[arg-type]
         assert command is not None and command.name == name

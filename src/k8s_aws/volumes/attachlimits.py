@@ -1,5 +1,5 @@
 """How many volumes this node can take, from the shipped per-instance-type table (generated
-at build time, see `k8s_aws.sandbox.attachlimits`) and what the node already holds.
+at build time, see `k8s_aws_sandbox.attachlimits`) and what the node already holds.
 
 A "shared" limit (most Nitro types, e.g. m5.large: 27) counts network interfaces and EBS
 volumes together and is stated for an instance with one interface; a "dedicated" limit
