@@ -41,7 +41,7 @@ csi-stubs: $(BIN)/.deps-stamp
 # dist/wheels/ holds the product's wheel and its pinned runtime dependencies: the image and
 # the packaging tests install from it with no index.
 dist: deps
-	rm -rf dist/k8s_aws-*.whl dist/k8s_aws_sandbox-*.whl dist/wheels build
+	rm -rf dist/k8s_aws-*.whl dist/k8s_aws_sandbox-*.whl dist/wheels build sandbox/build
 	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w dist . ./sandbox
 	$(BIN)/pip download --quiet --disable-pip-version-check -c requirements.lock -d dist/wheels \
 		dist/k8s_aws-$(VERSION)-py3-none-any.whl
