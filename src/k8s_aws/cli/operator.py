@@ -92,6 +92,8 @@ def ops_file(cluster_name: str, tag_value: str, single_profile: bool, control_gr
         if image:
             chosen = settings(image, cluster_name, namespace, registrar_image, csi_replicas,
                               kubelet_dir)
+            if manifest is not None:
+                bosh_bootstrap.check_manifest(manifest, control_group, bootstrap_path is not None)
             theirs = _bootstrap(bootstrap_path) if bootstrap_path else ""
             bootstrap = bosh_bootstrap.merged(theirs, chosen, f"--bootstrap {bootstrap_path}")
         else:

@@ -57,6 +57,18 @@ def _name(key: Key) -> str:
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
+def check_manifest(manifest: dict[str, Any], control_group: str, given: bool) -> None:
+    """A manifest whose control job sets `bootstrap` itself, with no --bootstrap: our op
+    would replace that value, so refuse and say what to pass."""
+    groups = [g for g in manifest.get("instance_groups") or [] if g.get("name") == control_group]
+    jobs = [j for g in groups for j in g.get("jobs") or [] if j.get("name") == "control"]
+    if not given and any((j.get("properties") or {}).get("bootstrap") for j in jobs):
+        raise PolicyInputError(
+            f"--manifest: its control job (group {control_group}) sets bootstrap, which this "
+            "ops file replaces: pass that value as --bootstrap FILE to keep it"
+        )
+
+
 def merged(theirs: str, settings: DeploySettings, where: str = "--bootstrap") -> str:
     """The operator's bootstrap text, unchanged, then our rendered manifests; or
     PolicyInputError naming the objects both would apply."""

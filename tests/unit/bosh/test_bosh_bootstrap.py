@@ -156,3 +156,29 @@ def test_cli_bad_input_is_one_line(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_a_manifest_setting_bootstrap_itself_needs_it_passed(tmp_path: Path) -> None:
+    """With --manifest, a bootstrap set in the manifest would be replaced: refused unless
+    the operator passes it (with whatever else) as --bootstrap."""
+    doc = gopatch.apply(gopatch.load((RELEASE / "manifests" / "tinynetes.yml").read_text()),
+                        gopatch.load(TINY_BOOTSTRAP.read_text()))
+    manifest = tmp_path / "tinynetes.yml"
+    manifest.write_text(yaml.safe_dump(doc))
+    args = ["--image", IMAGE, "--control-group", "k8s", "--manifest", str(manifest)]
+    refused = ops_cli(*args)
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        "Error: --manifest: its control job (group k8s) sets bootstrap, which this ops file "
+        "replaces: pass that value as --bootstrap FILE to keep it")
+    current = tmp_path / "current.yml"
+    current.write_text(theirs_of_tinynetes())
+    kept = ops_cli(*args, "--bootstrap", str(current))
+    assert kept.exit_code == 0, kept.output
+    final = gopatch.apply(doc, gopatch.load(kept.output))
+    names = kinds_and_names(job(final, "k8s", "control")["properties"]["bootstrap"])
+    assert names == kinds_and_names(theirs_of_tinynetes()) + kinds_and_names(
+        render.render(SETTINGS))
+    # The release's own manifest sets none: nothing to pass.
+    assert ops_cli("--image", IMAGE, "--control-group", "k8s", "--manifest",
+                   str(RELEASE / "manifests" / "tinynetes.yml")).exit_code == 0
