@@ -7,10 +7,8 @@ release's delete-and-re-register on a kubelet restart survived, and a mistaken d
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
-import k8s_aws.deploy
 from k8s_aws.support.deadline import wait_until
 from k8s_aws_sandbox.kubelets import RESTART_ANNOTATION
 from k8s_aws_sandbox.state import SandboxState
@@ -21,7 +19,6 @@ from .test_node_controllers import UNINITIALIZED, aws_calls, wait_initialized
 from .vms import next_index, node_name_of, node_named, taint_keys
 
 MASTER = "node-role.kubernetes.io/master"
-DEPLOY = Path(k8s_aws.deploy.__file__).parent
 
 
 def node_events(sandbox: SandboxState, name: str) -> list[dict[str, Any]]:
@@ -127,23 +124,3 @@ def test_two_vms_sharing_an_id_tag_get_a_warning_and_no_change(
     node = wait_initialized(sandbox, name)
     assert node["spec"]["providerID"].endswith("/" + worker)
     ec2.terminate_instances(InstanceIds=[worker])
-
-
-def test_the_controller_deployment_lands_on_the_releases_control_vms(
-    sandbox: SandboxState, ec2: Any
-) -> None:
-    """The release labels control nodes only `node-role.kubernetes.io/master`: the example
-    Deployment must schedule there, and nowhere else."""
-    control = node_name_of(sandbox, ec2, sandbox.world.control_instance)
-    manifest = DEPLOY / "controller-manager.yaml"
-    kubectl(sandbox, "apply", "-f", str(manifest))
-    try:
-        def placed() -> list[str]:
-            pods = kubectl_json(sandbox, "get", "pods", "-n", "kube-system", "-l",
-                                "app=k8s-aws-controller-manager")["items"]
-            return [p["spec"]["nodeName"] for p in pods if p["spec"].get("nodeName")]
-
-        nodes = wait_until(placed, timeout=60, what="a controller-manager pod scheduled")
-        assert nodes == [control]  # two replicas, one per control VM: one here
-    finally:
-        kubectl(sandbox, "delete", "-f", str(manifest), "--wait=false")

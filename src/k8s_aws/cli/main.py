@@ -18,6 +18,7 @@ COMMANDS = {
     "bosh": "k8s_aws.cli.operator:bosh",
     "controller-manager": "k8s_aws.cli.controller_manager:controller_manager",
     "csi-driver": "k8s_aws.cli.csi_driver:csi_driver",
+    "deploy": "k8s_aws.cli.deploy:deploy",
     "doctor": "k8s_aws.cli.doctor:doctor",
     "gc": "k8s_aws.cli.gc:gc",
     "iam-policy": "k8s_aws.cli.operator:iam_policy",

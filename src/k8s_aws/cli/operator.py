@@ -10,12 +10,16 @@ from typing import Any, NoReturn
 import click
 import yaml
 
+from k8s_aws.cli.deploy import OneLineErrors, image_options, settings
+from k8s_aws.cli.operator_common import given
 from k8s_aws.cloud.operations import FEATURES
+from k8s_aws.deploy.inputs import DEFAULT_NAMESPACE, DeployInputError
 from k8s_aws.ops import bosh as bosh_config
+from k8s_aws.ops import bosh_bootstrap
 from k8s_aws.ops.iam_policy import ROLES, PolicyInputError, PolicyRequest, generate
 
 
-def _fail(exc: PolicyInputError) -> NoReturn:
+def _fail(exc: PolicyInputError | DeployInputError) -> NoReturn:
     """Bad input: one line naming the flag and the allowed values, exit 2, no traceback."""
     click.echo(f"Error: {exc}", err=True)
     sys.exit(2)
@@ -58,7 +62,7 @@ def cloud_config(profile: str, worker_profile: str, single_profile: bool) -> Non
     click.echo(text, nl=False)
 
 
-@bosh.command("ops-file")
+@bosh.command("ops-file", cls=OneLineErrors)
 @click.option("--cluster-name", required=True, help="The release's cluster.name.")
 @click.option("--tag-value", default="shared", show_default=True,
               help="Cluster tag value on the deployment: shared or owned.")
@@ -69,17 +73,52 @@ def cloud_config(profile: str, worker_profile: str, single_profile: bool) -> Non
                    "mirrornetes).")
 @click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Your deployment manifest: the ops file is checked against its topology.")
+@click.option("--image", default="",
+              help="The k8s-aws image: its manifests go into the control job's bootstrap.")
+@click.option("--bootstrap", "bootstrap_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your current bootstrap YAML (with --image): kept, ours appended.")
+@click.option("--namespace", default=DEFAULT_NAMESPACE, show_default=True,
+              help="Namespace of the manifests (with --image).")
+@image_options
 def ops_file(cluster_name: str, tag_value: str, single_profile: bool, control_group: str,
-             manifest_path: Path | None) -> None:
+             manifest_path: Path | None, image: str, bootstrap_path: Path | None,
+             namespace: str, registrar_image: str, csi_replicas: int,
+             kubelet_dir: str) -> None:
     """Print an ops file: external cloud provider, cluster name, the API server's kubelet
-    address order and the deployment's cluster tag."""
+    address order, the deployment's cluster tag and (--image) k8s-aws's manifests."""
     try:
         manifest = _manifest(manifest_path) if manifest_path else None
+        bootstrap = ""
+        if image:
+            chosen = settings(image, cluster_name, namespace, registrar_image, csi_replicas,
+                              kubelet_dir)
+            if manifest is not None:
+                bosh_bootstrap.check_manifest(manifest, control_group, bootstrap_path is not None)
+            theirs = _bootstrap(bootstrap_path) if bootstrap_path else ""
+            bootstrap = bosh_bootstrap.merged(theirs, chosen, f"--bootstrap {bootstrap_path}")
+        else:
+            _nothing_without_image()
         text = bosh_config.ops_file(cluster_name, tag_value, single_profile, control_group,
-                                    manifest)
-    except PolicyInputError as exc:
+                                    manifest, bootstrap)
+    except (PolicyInputError, DeployInputError) as exc:
         _fail(exc)
     click.echo(text, nl=False)
+
+
+def _nothing_without_image() -> None:
+    """A manifests option without --image would be accepted and ignored: refuse it."""
+    for parameter in ("bootstrap_path", "namespace", "registrar_image", "csi_replicas",
+                      "kubelet_dir"):
+        if given(parameter):
+            flag = "--" + parameter.removesuffix("_path").replace("_", "-")
+            raise PolicyInputError(f"{flag} is only for --image (the manifests in bootstrap)")
+
+
+def _bootstrap(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise PolicyInputError(f"--bootstrap {path}: {exc.strerror or exc}") from None
 
 
 def _manifest(path: Path) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""The CSI sidecars' flags and timeouts, in one place: the sandbox starts them from here and the
-deploy manifests are to be written from here, so a timeout is never tuned in one and forgotten
-in the other.
+"""The CSI sidecars' flags, timeouts and images, in one place: the sandbox starts them from
+here and `k8s-aws deploy manifests` renders them from here, so a timeout is never tuned in one
+and forgotten in the other. The images are the releases of the versions the sandbox builds
+from their Go modules (a unit test holds the two together).
 
 csi-provisioner's default `--timeout` (10 s) is shorter than a CreateVolume that waits for
 EBS to report `available` (or an attach waiting for `attached`): the sidecar would give up and
@@ -17,6 +18,9 @@ CSI_TIMEOUT = "150s"  # above the driver's 120 s create/attach/modify waits
 LEASE_NAMESPACE = "kube-system"
 CONTROLLER_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 SNAPSHOT_CONTROLLER_SERVICE_ACCOUNT = "snapshot-controller"
+# The node plugin's sidecar: kubelet-facing only, so not built for the sandbox (which does its
+# job itself); a current release.
+REGISTRAR_IMAGE = "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0"
 
 
 @dataclass(frozen=True)
@@ -27,9 +31,14 @@ class Sidecar:
     args: tuple[str, ...]
     calls_driver: bool = True  # talks to the driver's socket (`--csi-address`)
     service_account: str = CONTROLLER_SERVICE_ACCOUNT
+    image: str = ""  # what a cluster runs: the release of the version the sandbox builds
 
 
-_LEADER = ("--leader-election", f"--leader-election-namespace={LEASE_NAMESPACE}")
+def _image(name: str, version: str) -> str:
+    return f"registry.k8s.io/sig-storage/{name}:{version}"
+
+
+# Every sidecar elects a leader (its Lease in the namespace it is deployed to): sidecar_argv.
 # client-go's default 5 requests/s (burst 10) throttles the sidecars' own API writes (PVs,
 # VolumeAttachment finalizers and status, Events): 100 claims at once queued a minute behind
 # it in bench/ebs_e2e.py. The driver's concurrency also lets its describes batch.
@@ -46,8 +55,8 @@ SIDECARS: tuple[Sidecar, ...] = (
             "--retry-interval-start=1s",
             "--retry-interval-max=30s",
             *_API,
-            *_LEADER,
         ),
+        image=_image("csi-provisioner", "v6.3.0"),
     ),
     Sidecar(
         "csi-attacher",
@@ -57,8 +66,8 @@ SIDECARS: tuple[Sidecar, ...] = (
             "--retry-interval-max=30s",
             "--worker-threads=50",  # default 10: attaches waiting on EBS need not queue
             *_API,
-            *_LEADER,
         ),
+        image=_image("csi-attacher", "v4.12.0"),
     ),
     Sidecar(
         "csi-resizer",
@@ -69,28 +78,31 @@ SIDECARS: tuple[Sidecar, ...] = (
             "--retry-interval-start=1s",
             "--retry-interval-max=30s",
             *_API,
-            *_LEADER,
         ),
+        image=_image("csi-resizer", "v2.2.0"),
     ),
     Sidecar(
         "csi-snapshotter",
-        (f"--timeout={CSI_TIMEOUT}", "--extra-create-metadata", *_API, *_LEADER),
+        (f"--timeout={CSI_TIMEOUT}", "--extra-create-metadata", *_API),
+        image=_image("csi-snapshotter", "v8.6.0"),
     ),
     Sidecar(
         "snapshot-controller",
-        (*_API, *_LEADER),
+        _API,
         calls_driver=False,
         service_account=SNAPSHOT_CONTROLLER_SERVICE_ACCOUNT,
+        image=_image("snapshot-controller", "v8.6.0"),
     ),
 )
 
 
 def sidecar_argv(
-    sidecar: Sidecar, csi_address: str, http_endpoint: str = "", kubeconfig: str = ""
+    sidecar: Sidecar, csi_address: str, http_endpoint: str = "", kubeconfig: str = "",
+    lease_namespace: str = LEASE_NAMESPACE,
 ) -> tuple[str, ...]:
-    """The full argument list: the shared flags, then where this copy finds the driver,
-    its metrics/health endpoint and (outside a cluster) its kubeconfig."""
-    args = list(sidecar.args)
+    """The full argument list: the shared flags, leader election, then where this copy finds
+    the driver, its metrics/health endpoint and (outside a cluster) its kubeconfig."""
+    args = [*sidecar.args, "--leader-election", f"--leader-election-namespace={lease_namespace}"]
     if sidecar.calls_driver:
         args.append(f"--csi-address={csi_address}")
     if http_endpoint:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
+from k8s_aws.deploy.yamltext import comment, dump
 from k8s_aws.ops.iam_policy import PolicyInputError, tag_key, validate_cluster_name
 
 DEFAULT_PROFILE = "kubernetes-cloud-provider"
@@ -29,30 +28,10 @@ DEFAULT_CONTROL_GROUP = "control"  # hugernetes, prodernetes; the single-group o
 KUBELET_ADDRESS_TYPES = "InternalIP,Hostname"
 PROFILE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
 GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-# Plain scalars gopkg.in/yaml.v2 resolves to something other than a string.
-_YAML11_NOT_STRINGS = re.compile(
-    r"^(?:y|n|yes|no|true|false|on|off|null|~|)$|^[-+]?(?:[0-9][0-9_]*)?\.?[0-9][0-9_:.eE+-]*$"
-    r"|^0[xob]|^[-+]?\.(?:inf|nan)$",
-    re.IGNORECASE,
-)
-
-
-class _Yaml11SafeDumper(yaml.SafeDumper):
-    """Quotes every string YAML 1.1 would read as a boolean, null or number."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "'" if _YAML11_NOT_STRINGS.match(value) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Yaml11SafeDumper.add_representer(str, _represent_str)
 
 
 def _dump(data: Any, header: str) -> str:
-    comment = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
-    body = yaml.dump(data, Dumper=_Yaml11SafeDumper, sort_keys=False, default_flow_style=False)
-    return comment + body
+    return comment(header) + dump(data)
 
 
 def _escape(key: str) -> str:
@@ -166,9 +145,11 @@ def ops_file(
     single_profile: bool = False,
     control_group: str = DEFAULT_CONTROL_GROUP,
     manifest: dict[str, Any] | None = None,
+    bootstrap: str = "",
 ) -> str:
     """An ops file for the Kubernetes BOSH release: external cloud provider, cluster name,
-    the API server's kubelet address order, and the deployment's cluster tag."""
+    the API server's kubelet address order, the deployment's cluster tag and, given
+    `bootstrap` (bosh_bootstrap.merged), the control job's bootstrap manifests."""
     _validate(cluster, tag_value, control_group)
     if manifest is not None:
         check_topology(manifest, control_group)
@@ -180,6 +161,8 @@ def ops_file(
         {"type": "replace", "path": f"{control}/cluster/name", "value": cluster},
         {"type": "replace", "path": f"{control}/apiserver/flags/-", "value": flag},
     ]
+    if bootstrap:
+        ops.append({"type": "replace", "path": f"{control}/bootstrap", "value": bootstrap})
     if not single_profile:
         ops.append({"type": "replace", "path": f"{group}/vm_extensions?/-",
                     "value": CONTROL_EXTENSION})
@@ -202,4 +185,10 @@ def ops_file(
         "the safe default; k8s-aws changes or deletes only what carries `owned` AND its own\n"
         "identity tags."
     )
+    if bootstrap:
+        header += (
+            "\nThe control job's `bootstrap` (applied by its post-deploy) holds k8s-aws's\n"
+            "manifests after the bootstrap you passed: this op replaces the property, so apply\n"
+            "it after any ops file of yours that sets it, and pass that value as --bootstrap."
+        )
     return _dump(ops, header)
