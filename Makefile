@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' src/k8s_aws/__init__.py)
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference dist
+.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits botocore-models host-tools lint test test-iam unit golden bench-reference dist
 
 # The product (.) and the sandbox (sandbox/, its own distribution), both editable.
 $(BIN)/.deps-stamp: pyproject.toml sandbox/pyproject.toml sandbox/setup.py requirements.lock src/k8s_aws/__init__.py
@@ -19,12 +19,17 @@ $(BIN)/.deps-stamp: pyproject.toml sandbox/pyproject.toml sandbox/setup.py requi
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]' -e ./sandbox
 	touch $@
 
-deps: $(BIN)/.deps-stamp csi-stubs attach-limits host-tools
+deps: $(BIN)/.deps-stamp csi-stubs attach-limits botocore-models host-tools
 
 # The node service's attachment limits per instance type, from the DescribeInstanceTypes data
 # of the pinned moto release (gitignored; see sandbox/src/k8s_aws_sandbox/attachlimits.py).
 attach-limits: $(BIN)/.deps-stamp
 	$(BIN)/python -m k8s_aws_sandbox.attachlimits src
+
+# botocore models holding only the operations k8s-aws calls (gitignored; a controller's RSS is
+# about 16 MB smaller; see src/k8s_aws/cloud/botocore_models.py).
+botocore-models: $(BIN)/.deps-stamp
+	$(BIN)/python -m k8s_aws_sandbox.botomodels src
 
 # The node service's filesystem tools: xfsprogs (mkfs.xfs, xfs_growfs) from Debian; e2fsprogs
 # and util-linux (mount, losetup, blkid) are part of every Debian system.

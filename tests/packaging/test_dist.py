@@ -51,6 +51,8 @@ def test_product_wheel_carries_the_generated_parts_and_no_test_bed() -> None:
     assert "k8s_aws/volumes/csi/proto/csi_pb2.py" in names
     assert "k8s_aws/volumes/csi/proto/csi_pb2_grpc.py" in names
     assert "k8s_aws/volumes/attach_limits.json" in names
+    assert "k8s_aws/cloud/botocore_data/ec2/2016-11-15/service-2.json" in names
+    assert "k8s_aws/cloud/botocore_data/botocore-version" in names
     assert not [n for n in names if n.startswith("k8s_aws_sandbox")]
     lowered = [r.lower() for r in requires if "extra ==" not in r]  # runtime ones only
     assert not [r for r in lowered if r.startswith(TEST_BED_ONLY)], lowered

@@ -15,6 +15,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 
+from k8s_aws.cloud.botocore_models import use_trimmed_models
 from k8s_aws.cloud.calls import CallRecorder
 
 if TYPE_CHECKING:  # the stubs are a development dependency: typing only
@@ -24,8 +25,9 @@ if TYPE_CHECKING:  # the stubs are a development dependency: typing only
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sts import STSClient
 
-# One botocore data loader per process: it holds the parsed service models (EC2's alone is
-# about 23 MB), and each botocore session would otherwise load and keep its own copy.
+# One botocore data loader per process: it holds the parsed service models (EC2's in full is
+# about 23 MB; trimmed to our operations, botocore_models.py, far less), and each botocore
+# session would otherwise load and keep its own copy.
 _SHARED_LOADER: list[Any] = []
 
 
@@ -35,6 +37,7 @@ def shared_botocore_session() -> botocore.session.Session:
     if _SHARED_LOADER:
         session.register_component("data_loader", _SHARED_LOADER[0])
     else:
+        use_trimmed_models(session)
         _SHARED_LOADER.append(session.get_component("data_loader"))
     return session
 
