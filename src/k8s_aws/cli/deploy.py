@@ -76,7 +76,7 @@ def deploy() -> None:
 
 
 @deploy.command("manifests", cls=OneLineErrors)
-@click.option("--image", required=True, help="The k8s-aws image, e.g. REGISTRY/k8s-aws:0.1.0.")
+@click.option("--image", required=True, help="The k8s-aws image, e.g. REGISTRY/k8s-aws:VERSION.")
 @click.option("--cluster-name", required=True, help="The release's cluster.name.")
 @click.option("--namespace", default=DEFAULT_NAMESPACE, show_default=True)
 @image_options

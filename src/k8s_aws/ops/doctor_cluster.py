@@ -7,7 +7,8 @@ from k8s_aws.deploy.csi_sidecars import DRIVER_NAME
 from k8s_aws.model.doctor import Check, ClusterFacts, Status
 
 DRIVER = DRIVER_NAME  # the CSIDriver the deployment registers
-DEPLOY_CSI = "kubectl apply -f the k8s-aws csi-driver manifests (CSIDriver, node DaemonSet)"
+DEPLOY_CSI = ("k8s-aws deploy manifests --image REF --cluster-name C | kubectl apply -f - "
+              "(CSIDriver, CSI controller, node DaemonSet)")
 
 
 def node_checks(cluster: ClusterFacts) -> list[Check]:
