@@ -9,7 +9,7 @@ SANDBOX_DIR ?= .sandbox
 NODES ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference
+.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits host-tools lint test test-iam unit golden bench-reference dist image image-tools
 
 $(BIN)/.deps-stamp: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ host-tools:
 	@command -v mkfs.xfs >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xfsprogs)
 
+# The image's build tools, from Debian: mmdebstrap makes the root file system from Debian's
+# packages, umoci and skopeo assemble and write the OCI archive, podman and runc run it
+# (tests/integration/test_image.py).
+image-tools:
+	@for tool in mmdebstrap umoci skopeo podman runc; do command -v $$tool >/dev/null || exit 1; \
+		done || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		mmdebstrap umoci skopeo podman runc)
+
 # The CSI gRPC stubs, generated from csi.proto of the pinned Go module (gitignored).
 csi-stubs: $(BIN)/.deps-stamp
 	$(BIN)/python -m k8s_aws.sandbox.csiproto src
@@ -36,6 +44,17 @@ csi-stubs: $(BIN)/.deps-stamp
 binaries: deps
 	$(BIN)/python -m k8s_aws.sandbox.binaries
 	$(BIN)/python -m k8s_aws.sandbox.binaries csi-sanity
+
+# The product wheel dist/k8s_aws-<version>-py3-none-any.whl, with the generated CSI stubs.
+dist: deps
+	rm -f dist/k8s_aws-*.whl
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
+
+# The OCI image archive dist/k8s-aws-<version>.oci.tar, built from Debian's packages and the
+# product wheel without Docker (docs/image.md). Cached by inputs: a rerun with nothing changed
+# only rebuilds the wheel.
+image: dist image-tools
+	PYTHON=$(BIN)/python packaging/image/build.sh "$$(ls -t dist/k8s_aws-*-py3-none-any.whl | head -1)"
 
 sandbox: binaries
 	$(BIN)/k8s-aws sandbox up --dir $(SANDBOX_DIR) --nodes $(NODES)
@@ -57,7 +76,7 @@ golden: deps
 
 # The whole suite, then the integration suite again with the emulator enforcing IAM and the
 # controllers holding only the generated least-privilege policy.
-test: lint binaries
+test: lint binaries image
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-iam
 
