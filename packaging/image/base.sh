@@ -57,7 +57,12 @@ root=$work/rootfs
 # ldconfig cache of the build, the sources list of a system with no apt.
 rm -rf "$root"/var/log/* "$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old \
     "$root"/var/cache/ldconfig/aux-cache "$root"/var/lib/apt "$root"/var/cache/apt \
-    "$root"/etc/apt "$root"/dev/*
+    "$root"/etc/apt "$root"/dev/* "$root"/usr/share/info/dir
+# Of the docs, only /usr/share/doc/PACKAGE/copyright: dpkg's filter keeps the symlinks and
+# the directories the excluded files would have filled.
+find "$root/usr/share/doc" -mindepth 2 \( -path "$root/usr/share/doc/*/*/*" -o ! -name copyright \) \
+    -delete
+find "$root"/usr/share/{man,info,locale} -mindepth 1 -type d -empty -delete
 : > "$root/etc/resolv.conf"
 : > "$root/etc/hostname"
 

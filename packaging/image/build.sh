@@ -148,6 +148,10 @@ rm -f "$archive"
 skopeo copy --quiet "oci:$layout:$version" "oci-archive:$archive.partial:k8s-aws:$version"
 mv "$archive.partial" "$archive"
 echo "$final_key $(stat -c %s.%Y "$archive")" > "$stamp"
+# Only the current stages stay cached (each is a few hundred MB).
+find "$cache" -maxdepth 1 \( -name 'base-*.tar' ! -name "base-$base_key.tar" \
+    -o -name 'oci-base-*' ! -name "oci-base-$base_key" \
+    -o -name 'app-*.tar' ! -name "app-$app_key.tar" \) -exec rm -rf {} +
 
 base_size=$(stat -c %s "$base_tar")
 app_size=$(stat -c %s "$app_tar")

@@ -38,14 +38,14 @@ UID = 65532
 UNINITIALIZED = "node.cloudprovider.kubernetes.io/uninitialized"
 # What a build must never leave in the image (paths relative to its root).
 FORBIDDEN = [
-    (re.compile(r"usr/(local/)?bin/((x86_64-linux-gnu-)?(gcc|g\+\+|cpp|c\+\+)(-\d+)?|cc|clang.*|tcc)$"), "a compiler"),
-    (re.compile(r"var/lib/apt/lists/."), "apt lists"),
-    (re.compile(r"var/cache/apt/."), "the apt cache"),
+    (re.compile(r"^usr/(local/)?bin/((x86_64-linux-gnu-)?(gcc|g\+\+|cpp|c\+\+)(-\d+)?|cc|clang.*|tcc)$"), "a compiler"),
+    (re.compile(r"^var/lib/apt/lists/."), "apt lists"),
+    (re.compile(r"^var/cache/apt/."), "the apt cache"),
     (re.compile(r"(^|/)\.cache/pip(/|$)"), "a pip cache"),
-    (re.compile(r"opt/k8s-aws/lib/python3\.11/site-packages/pip/"), "pip"),
-    (re.compile(r"usr/share/(man|info|locale)/."), "man pages, info or locales"),
-    (re.compile(r"usr/share/doc/[^/]+/(?!copyright$)."), "docs other than copyright files"),
-    (re.compile(r"dev/."), "device nodes"),
+    (re.compile(r"^opt/k8s-aws/lib/python3\.11/site-packages/pip/"), "pip"),
+    (re.compile(r"^usr/share/(man|info|locale)/."), "man pages, info or locales"),
+    (re.compile(r"^usr/share/doc/[^/]+/(?!copyright$)."), "docs other than copyright files"),
+    (re.compile(r"^dev/."), "device nodes"),
 ]
 # What the CSI node service runs.
 REQUIRED = ["usr/sbin/mkfs.ext4", "usr/sbin/resize2fs", "usr/sbin/mkfs.xfs", "usr/sbin/xfs_growfs",
