@@ -33,9 +33,10 @@ host-tools:
 # packages, umoci and skopeo assemble and write the OCI archive, podman and runc run it
 # (tests/integration/test_image.py).
 image-tools:
-	@for tool in mmdebstrap umoci skopeo podman runc; do command -v $$tool >/dev/null || exit 1; \
-		done || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		mmdebstrap umoci skopeo podman runc)
+	@missing=; for tool in mmdebstrap umoci skopeo podman runc; do \
+		command -v $$tool >/dev/null || missing=1; done; \
+	[ -z "$$missing" ] || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq mmdebstrap umoci skopeo podman runc)
 
 # The CSI gRPC stubs, generated from csi.proto of the pinned Go module (gitignored).
 csi-stubs: $(BIN)/.deps-stamp

@@ -40,6 +40,9 @@ revision=$(git -C "$repo" rev-parse HEAD)
 created=$(git -C "$repo" log -1 --format=%cI HEAD)
 archive=$out_dir/k8s-aws-$version.oci.tar
 mkdir -p "$cache" "$out_dir"
+# One build at a time per cache: worktrees share it.
+exec 9> "$cache/.lock"
+flock 9
 
 # The wheel's contents, not its bytes: a rebuilt wheel of the same sources has new zip dates.
 wheel_key=$("$python" - "$wheel" <<'EOF'
