@@ -174,8 +174,10 @@ def test_controller_manager_from_the_image_initializes_the_nodes(
     port = free_port()
     # Host network: the API server, the emulator and IMDS listen on 127.0.0.1. aws.env holds
     # endpoints only; credentials come from the control VM's instance profile through IMDSv2.
+    # Locked down as a restricted pod runs it: read-only root, no capabilities.
     podman(
         "run", "--detach", "--name", name, "--pull=never", "--network=host",
+        "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges",
         "--volume", f"{kubeconfig}:/etc/k8s-aws/kubeconfig:ro",
         "--volume", f"{state.root / 'aws.env'}:/etc/k8s-aws/aws.env:ro",
         "--env", "AWS_EC2_METADATA_DISABLED=false", "--env", "K8S_AWS_LOOPBACK_ONLY=1",
