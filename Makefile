@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' src/k8s_aws/__init__.py)
 
-.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits botocore-models host-tools lint test test-iam unit golden bench-reference dist
+.PHONY: sandbox sandbox-down deps binaries csi-stubs attach-limits botocore-models host-tools lint test test-iam unit golden bench-reference dist image image-tools
 
 # The product (.) and the sandbox (sandbox/, its own distribution), both editable.
 $(BIN)/.deps-stamp: pyproject.toml sandbox/pyproject.toml sandbox/setup.py requirements.lock src/k8s_aws/__init__.py
@@ -37,6 +37,15 @@ host-tools:
 	@command -v mkfs.xfs >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xfsprogs)
 
+# The image's build tools, from Debian: mmdebstrap makes the root file system from Debian's
+# packages, umoci and skopeo assemble and write the OCI archive, podman and runc run it
+# (tests/integration/test_image.py).
+image-tools:
+	@missing=; for tool in mmdebstrap umoci skopeo podman runc; do \
+		command -v $$tool >/dev/null || missing=1; done; \
+	[ -z "$$missing" ] || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq mmdebstrap umoci skopeo podman runc)
+
 # The CSI gRPC stubs, generated from csi.proto of the pinned Go module (gitignored).
 csi-stubs: $(BIN)/.deps-stamp
 	$(BIN)/python -m k8s_aws_sandbox.csiproto src
@@ -54,6 +63,12 @@ dist: deps
 binaries: deps
 	$(BIN)/python -m k8s_aws_sandbox.binaries
 	$(BIN)/python -m k8s_aws_sandbox.binaries csi-sanity
+
+# The OCI image archive dist/k8s-aws-<version>.oci.tar, built from Debian's packages and the
+# product wheel without Docker (docs/image.md). Cached by inputs: a rerun with nothing changed
+# only rebuilds the wheel.
+image: dist image-tools
+	PYTHON=$(BIN)/python packaging/image/build.sh dist/k8s_aws-$(VERSION)-py3-none-any.whl
 
 sandbox: binaries
 	$(BIN)/k8s-aws sandbox up --dir $(SANDBOX_DIR) --nodes $(NODES)
@@ -75,7 +90,7 @@ golden: deps
 
 # The whole suite, then the integration suite again with the emulator enforcing IAM and the
 # controllers holding only the generated least-privilege policy.
-test: lint binaries dist
+test: lint binaries image
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-iam
 
