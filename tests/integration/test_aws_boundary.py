@@ -35,14 +35,14 @@ def test_every_call_is_counted_and_logged_with_its_outcome(
         CallRecorder(registry, log),
     )
     ec2 = aws.client("ec2")
-    ec2.describe_vpcs()
+    ec2.describe_availability_zones()
     with pytest.raises(Exception) as info:
         ec2.describe_instances(InstanceIds=["i-0000000000000dead"])
     assert isinstance(translate(info.value, "ec2", "DescribeInstances"), NotFound)
 
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(c["operation"], c["outcome"]) for c in lines] == [
-        ("DescribeVpcs", "success"),
+        ("DescribeAvailabilityZones", "success"),
         ("DescribeInstances", "InvalidInstanceID.NotFound"),
     ]
     value = registry.get_sample_value(

@@ -57,7 +57,7 @@ async def _refusal(url: str, service: str, operation: str, key: str, secret: str
     aws = AwsClients(AwsSettings(region=REGION, endpoints={service: url}, max_attempts=1,
                                  app_id="itest-credentials"))
     calls: dict[str, Callable[[], object]] = {
-        "ec2": lambda: aws.client("ec2").describe_vpcs(),
+        "ec2": lambda: aws.client("ec2").describe_availability_zones(),
         "sts": lambda: aws.client("sts").get_caller_identity(),
         "elbv2": lambda: aws.client("elbv2").describe_load_balancers(),
     }
@@ -70,7 +70,7 @@ async def _refusal(url: str, service: str, operation: str, key: str, secret: str
 @pytest.mark.parametrize(
     ("service", "operation", "code"),
     [
-        ("ec2", "DescribeVpcs", "AuthFailure"),
+        ("ec2", "DescribeAvailabilityZones", "AuthFailure"),
         ("sts", "GetCallerIdentity", "InvalidClientTokenId"),
         ("elbv2", "DescribeLoadBalancers", "InvalidClientTokenId"),
     ],
@@ -102,7 +102,7 @@ async def test_valid_credentials_without_a_policy_name_the_action_to_grant(
 ) -> None:
     url, known = enforcing_emulator
     key_id, secret = json.loads(known)
-    error = await _refusal(url, "ec2", "DescribeVpcs", key_id, secret, monkeypatch)
+    error = await _refusal(url, "ec2", "DescribeAvailabilityZones", key_id, secret, monkeypatch)
     assert isinstance(error, Denied) and not isinstance(error, CredentialsRejected)
-    assert error.action == "ec2:DescribeVpcs"
-    assert "grant IAM action ec2:DescribeVpcs" in str(error)
+    assert error.action == "ec2:DescribeAvailabilityZones"
+    assert "grant IAM action ec2:DescribeAvailabilityZones" in str(error)
