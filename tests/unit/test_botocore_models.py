@@ -14,7 +14,7 @@ import pytest
 from k8s_aws.cloud.botocore_models import DATA_DIR, STAMP_NAME, trimmed_models_dir
 from k8s_aws.cloud.operations import declared
 from k8s_aws.cloud.session import AwsClients, AwsSettings
-from k8s_aws_sandbox.botomodels import trim
+from k8s_aws_sandbox.botomodels import trim, undocumented
 
 LOADER = botocore.loaders.Loader()
 
@@ -30,14 +30,6 @@ def _ours(service: str) -> set[str]:
 def _references(shape: dict[str, Any]) -> list[str]:
     refs = [shape[part]["shape"] for part in ("member", "key", "value") if part in shape]
     return refs + [member["shape"] for member in shape.get("members", {}).values()]
-
-
-def _undocumented(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _undocumented(v) for k, v in value.items() if k != "documentation"}
-    if isinstance(value, list):
-        return [_undocumented(v) for v in value]
-    return value
 
 
 def _mentions_documentation(value: Any) -> bool:
@@ -61,9 +53,9 @@ def test_trimmed_model_holds_our_operations_and_every_shape_they_reach(service: 
         assert all(ref in shapes for ref in _references(shape))
     # The same shapes and operations as botocore's, less their documentation.
     for name, shape in shapes.items():
-        assert shape == _undocumented(full["shapes"][name]), name
+        assert shape == undocumented(full["shapes"][name]), name
     for name, operation in trimmed["operations"].items():
-        assert operation == _undocumented(full["operations"][name]), name
+        assert operation == undocumented(full["operations"][name]), name
     assert not _mentions_documentation(trimmed)
     assert trimmed["metadata"] == full["metadata"]
 

@@ -42,11 +42,12 @@ def _reachable(shapes: Model, roots: list[str]) -> set[str]:
     return seen
 
 
-def _undocumented(value: Any) -> Any:
+def undocumented(value: Any) -> Any:
+    """`value` without its `documentation` keys, at every depth."""
     if isinstance(value, dict):
-        return {k: _undocumented(v) for k, v in value.items() if k != "documentation"}
+        return {k: undocumented(v) for k, v in value.items() if k != "documentation"}
     if isinstance(value, list):
-        return [_undocumented(v) for v in value]
+        return [undocumented(v) for v in value]
     return value
 
 
@@ -65,7 +66,7 @@ def trim(model: Model, operations: set[str]) -> Model:
     shapes = model["shapes"]
     trimmed = {**model, "operations": kept,
                "shapes": {name: shapes[name] for name in sorted(_reachable(shapes, roots))}}
-    return dict(_undocumented(trimmed))
+    return dict(undocumented(trimmed))
 
 
 def generate(source_root: Path) -> Path:
