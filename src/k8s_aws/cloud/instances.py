@@ -12,6 +12,7 @@ state, still batched.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -188,6 +189,24 @@ class InstanceDirectory:
         """Drop a cached record known to be stale (e.g. its block devices changed)."""
         self._cache.drop(InstanceId(instance_id))
         self._fetched_at.pop(InstanceId(instance_id), None)
+
+    def note_attached(self, instance_id: InstanceId | str, device: str, volume_id: str) -> None:
+        """Our own AttachVolume succeeded: the cached record gains the mapping (its age and
+        expiry are unchanged: a change made outside the driver is still read in time)."""
+        self._update(InstanceId(instance_id), lambda devices: (
+            *[d for d in devices if d[0] != device and d[1] != volume_id], (device, volume_id)))
+
+    def note_detached(self, instance_id: InstanceId | str, volume_id: str) -> None:
+        """Our own DetachVolume finished: the cached record loses the mapping."""
+        self._update(InstanceId(instance_id),
+                     lambda devices: tuple(d for d in devices if d[1] != volume_id))
+
+    def _update(self, instance_id: InstanceId, change: Callable[
+            [tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]]) -> None:
+        record = self._cache.get(instance_id)
+        if record is not None:
+            self._cache.replace(instance_id, dataclasses.replace(
+                record, block_devices=tuple(change(record.block_devices))))
 
     def forget_values(self, filter_name: str, values: Sequence[str]) -> None:
         """Drop what these values were matched to (when their Node goes): the next instance
