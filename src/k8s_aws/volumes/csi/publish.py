@@ -132,6 +132,7 @@ async def _attach_with_free_device(backend: Backend, volume_id: str,
     again, up to DEVICE_TRIES names."""
     node_id = instance.id
     reserved = backend.reserved_devices.setdefault(node_id, set())
+    refused: set[str] = set()  # never the same name twice, whatever the read shows
     for _ in range(DEVICE_TRIES):
         capacity = await node_capacity(backend, instance)
         if capacity and len(instance.block_devices) + len(reserved) >= capacity:
@@ -139,11 +140,12 @@ async def _attach_with_free_device(backend: Backend, volume_id: str,
                        f"node {node_id} ({instance.instance_type}) holds its limit of"
                        f" {capacity} EBS volumes")
         device = allocate_device([d for d, _ in instance.block_devices]
-                                 + [instance.root_device, *reserved])
+                                 + [instance.root_device, *reserved, *refused])
         reserved.add(device)
         try:
             await backend.volumes.attach(volume_id, node_id, device)
         except DeviceInUse as exc:
+            refused.add(device)
             log.info("device %s on %s is taken outside the driver (%s); reading the"
                      " instance again", device, node_id, exc)
             instance = await _instance(backend, node_id, fresh=True)
