@@ -83,6 +83,12 @@ async def publish(backend: Backend, request: csi_pb2.ControllerPublishVolumeRequ
     capabilities.check([request.volume_capability])
     with backend.inflight.hold(volume_id):
         volume = backend.volumes.known(volume_id, TRUSTED_AGE)
+        mine = volume.attachment_to(node_id) if volume else None
+        if mine is not None and mine.state == "attached" and volume and len(
+                volume.attachments) == 1:
+            # A repeated publish (csi-attacher re-queues): our own wait just saw it attached.
+            return csi_pb2.ControllerPublishVolumeResponse(
+                publish_context={DEVICE_PATH: mine.device})
         if volume is None or volume.state != "available" or volume.attachments:
             volume = await _volume(backend, volume_id)  # only a free volume is trusted
         instance = await _instance(backend, node_id)
@@ -112,7 +118,8 @@ async def _attach(backend: Backend, volume: VolumeRecord, instance: InstanceReco
         current = None
     if current is not None and current.state in ("attaching", "attached"):
         # Already ours (a retry, or a restart after AttachVolume): wait, never re-attach.
-        await _await_attached(backend, volume.id, node_id)
+        if current.state == "attaching":
+            await _await_attached(backend, volume.id, node_id)
         backend.instances.note_attached(node_id, current.device, volume.id)
         return current.device
     if volume.state == "creating":
