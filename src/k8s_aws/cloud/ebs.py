@@ -42,6 +42,10 @@ WAIT_KINDS: dict[str, tuple[float, float, float]] = {
     "create": (0.5, 0.1, 5.0), "attach": (0.3, 0.1, 5.0), "detach": (0.3, 0.1, 5.0),
     "other": (0.25, 0.1, 5.0),
 }
+# How late a wait's first look may come, as a share of its expected time (so waits due close
+# together share one DescribeVolumes), at least TICK_LAG_MIN seconds.
+TICK_SLACK = 0.4
+TICK_LAG_MIN = 0.1
 KNOWN_TTL = 60.0
 
 
@@ -127,8 +131,9 @@ class EbsVolumes:
         """Until `done(record)` (None: the volume is gone), first looked at when waits of
         `kind` usually end, sharing each DescribeVolumes with every other wait."""
         expected = self._expected[kind]
-        return await self._poller.wait(VolumeId(volume_id), done, first_wait=expected.value,
-                                       timeout=timeout, what=what, learned=expected.observe)
+        return await self._poller.wait(
+            VolumeId(volume_id), done, first_wait=expected.value, timeout=timeout, what=what,
+            slack=max(TICK_LAG_MIN, TICK_SLACK * expected.value), learned=expected.observe)
 
     async def _describe_ids(self, ids: list[VolumeId]) -> dict[VolumeId, VolumeRecord]:
         # Only well-formed ids reach EC2: a malformed one would fail the whole batch.

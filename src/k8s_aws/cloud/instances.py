@@ -91,9 +91,13 @@ class InstanceDirectory:
         batch_idle: float = 0.1,
         batch_max_wait: float = 1.0,
         cluster: str = "",
+        fleet_reads: bool = False,
     ) -> None:
         """`cluster`: lookups other than by id find only instances carrying its cluster tag
-        (any value); empty means any instance of the account and region."""
+        (any value); empty means any instance of the account and region. `fleet_reads` (with
+        a cluster): a read by id reads every instance of the cluster in the same call (one
+        DescribeInstances fills the cache for the whole fleet; an id without the tag is
+        then read by id)."""
         self._ec2 = ec2
         self._run = Runner(executor)
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
@@ -104,6 +108,7 @@ class InstanceDirectory:
             [{"Name": "tag-key", "Values": [cluster_tag_key(cluster)]}] if cluster else []
         )
         self._batch = (batch_idle, batch_max_wait)
+        self._fleet_reads = fleet_reads and bool(cluster)
         self._zone_ids: dict[str, str] | None = None
         self._zone_lock = asyncio.Lock()
         self._by_id: Batcher[InstanceId, InstanceRecord] = Batcher(
@@ -145,8 +150,15 @@ class InstanceDirectory:
                     del self._matches[key]
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
+        found: dict[InstanceId, InstanceRecord] = {}
+        if self._fleet_reads:
+            found = {r.id: r for r in await self._describe(list(self._cluster_filter))}
+            ids = [i for i in ids if i not in found]
+            if not ids:
+                return found
         filters: list[FilterTypeDef] = [{"Name": "instance-id", "Values": list(ids)}]
-        return {r.id: r for r in await self._describe(filters)}
+        found.update({r.id: r for r in await self._describe(filters)})
+        return found
 
     def _batcher(self, filter_name: str) -> Batcher[str, tuple[InstanceRecord, ...]]:
         if filter_name not in self._by_filter:

@@ -1,7 +1,8 @@
 """Many waits on many keys, one fetch per tick.
 
-Each wait names a key, a `done` test and when to look first. A single task sleeps until the
-earliest wait is due (plus `lag`, so waits due close together share the tick), then fetches
+Each wait names a key, a `done` test, when to look first and how late that look may come
+(`slack`). A single task sleeps until the first wait's latest acceptable time (due + slack,
+so waits due close together share the tick), then fetches
 *every* key still awaited in one call: a wait that turns out done resolves early, even before
 its own due time; a due one that is not done is looked at again with back-off. So a fleet
 of volumes being created and attached costs about one call per tick, not one per volume.
@@ -64,6 +65,7 @@ class _Waiter(Generic[K, V]):
     deadline: float
     what: str
     timeout: float
+    slack: float
     last_miss: float | None = field(default=None)
 
 
@@ -81,16 +83,18 @@ class SharedPoller(Generic[K, V]):
         self.ticks = 0  # fetches made (for tests and metrics)
 
     async def wait(self, key: K, done: Callable[[V | None], bool], *, first_wait: float,
-                   timeout: float, what: str,
+                   timeout: float, what: str, slack: float | None = None,
                    learned: Callable[[float], None] | None = None) -> V | None:
         """The value once `done(value)` (None: the fetch did not return the key); first looked
         at `first_wait` seconds from now; DeadlineExceeded names `what` after `timeout`.
+        `slack`: how long after its due time the look may come (default: the poller's lag).
         `learned` receives the estimated time the condition took to come true."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         waiter: _Waiter[K, V] = _Waiter(
             key, done, loop.create_future(), now, now + min(max(first_wait, 0.0), timeout),
-            self._interval, now + timeout, what, timeout)
+            self._interval, now + timeout, what, timeout,
+            self._lag if slack is None else slack)
         self._waiters.append(waiter)
         self._wake()
         try:
@@ -111,7 +115,7 @@ class SharedPoller(Generic[K, V]):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self._waiters:
-            tick_at = min(w.due for w in self._waiters) + self._lag
+            tick_at = min(w.due + w.slack for w in self._waiters)
             wait = tick_at - loop.time()
             if wait > 0:
                 self._changed.clear()
