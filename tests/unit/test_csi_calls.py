@@ -227,3 +227,25 @@ async def test_a_device_taken_outside_the_driver_is_chosen_again(
         assert info.value.code == outcome and "outside the driver" in info.value.details
     assert driver.ebs.calls.count("AttachVolume") - before == attaches
     assert len(set(tried)) == attaches  # a refused name is never tried again
+
+
+@pytest.mark.parametrize(("tagged", "reads", "filters"), [
+    # Every node tagged: one call reads the fleet, the other nodes come from the cache.
+    ({"i-1", "i-2", "i-3"}, 1, [["tag-key"]]),
+    # An untagged node: the fleet read misses it, so it is read by id as well.
+    ({"i-1", "i-2"}, 2, [["tag-key"], ["instance-id"]]),
+])
+async def test_fleet_reads_fill_the_cache_for_the_cluster(
+        tagged: set[str], reads: int, filters: list[list[str]]) -> None:
+    account = Ec2Account()
+    for instance_id in ("i-1", "i-2", "i-3"):
+        tags = [{"Key": "kubernetes.io/cluster/c1", "Value": "owned"}] if (
+            instance_id in tagged) else []
+        account.launch(instance_id, name=f"ip-{instance_id}", Tags=tags)
+    instances = InstanceDirectory(cast("EC2Client", account), ThreadPoolExecutor(1),
+                                  ttl=60.0, batch_idle=0.0, batch_max_wait=0.0, cluster="c1",
+                                  fleet_reads=True)
+    for instance_id in ("i-1", "i-2", "i-3"):
+        found = await instances.get(InstanceId(instance_id))
+        assert found is not None and found.id == instance_id
+    assert (account.calls, account.filters) == (reads, filters)

@@ -95,9 +95,9 @@ class InstanceDirectory:
     ) -> None:
         """`cluster`: lookups other than by id find only instances carrying its cluster tag
         (any value); empty means any instance of the account and region. `fleet_reads` (with
-        a cluster): a read by id reads every instance of the cluster in the same call (one
-        DescribeInstances fills the cache for the whole fleet; an id without the tag is
-        then read by id)."""
+        a cluster): a read by id, at most once per `ttl`, reads every instance of the cluster
+        in the same call (one DescribeInstances fills the cache for the whole fleet; an id
+        it did not return is read by id)."""
         self._ec2 = ec2
         self._run = Runner(executor)
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
@@ -109,6 +109,8 @@ class InstanceDirectory:
         )
         self._batch = (batch_idle, batch_max_wait)
         self._fleet_reads = fleet_reads and bool(cluster)
+        self._fleet_read_at = -ttl
+        self._ttl = ttl
         self._zone_ids: dict[str, str] | None = None
         self._zone_lock = asyncio.Lock()
         self._by_id: Batcher[InstanceId, InstanceRecord] = Batcher(
@@ -151,7 +153,10 @@ class InstanceDirectory:
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
         found: dict[InstanceId, InstanceRecord] = {}
-        if self._fleet_reads:
+        if self._fleet_reads and time.monotonic() - self._fleet_read_at > self._ttl:
+            # The fleet's records last one TTL: a miss within it (an untagged instance, a
+            # new one, a fresh read after a refusal) is read by id.
+            self._fleet_read_at = time.monotonic()
             found = {r.id: r for r in await self._describe(list(self._cluster_filter))}
             ids = [i for i in ids if i not in found]
             if not ids:
