@@ -95,12 +95,15 @@ async def test_the_learned_completion_time_is_reported() -> None:
     assert len(learned) == 1 and 0.05 < learned[0] < 0.5
 
 
-@pytest.mark.parametrize(("elapsed", "last_miss", "estimate"), [
-    (1.0, None, 0.9),  # seen done at the first look: a little earlier, to probe downwards
-    (1.0, 0.6, 0.8),  # between the look that missed and the one that saw it
+@pytest.mark.parametrize(("seen", "first_wait", "last_miss", "estimate"), [
+    (0.5, 0.5, None, 0.45),  # seen done at the first look: a little earlier, to probe down
+    (0.9, 0.5, None, 0.45),  # the look came late (slack, load): still from its due time
+    (0.3, 0.5, None, 0.27),  # seen done early by another wait's look
+    (1.0, 0.5, 0.6, 0.8),  # between the look that missed and the one that saw it
 ])
-def test_completion_estimate(elapsed: float, last_miss: float | None, estimate: float) -> None:
-    assert completion_estimate(elapsed, last_miss) == pytest.approx(estimate)
+def test_completion_estimate(seen: float, first_wait: float, last_miss: float | None,
+                             estimate: float) -> None:
+    assert completion_estimate(seen, first_wait, last_miss) == pytest.approx(estimate)
 
 
 @pytest.mark.parametrize(("observed", "expected"), [

@@ -45,13 +45,14 @@ class Ewma:
         self._value = min(self._cap, max(self._floor, self._value))
 
 
-def completion_estimate(elapsed: float, last_miss: float | None) -> float:
-    """When a wait's condition most likely came true: between the last look that saw it not
-    done and the look that saw it done; seen done at the first look, a little before it (so
-    the estimate can drift down until a look comes too early)."""
+def completion_estimate(seen: float, first_wait: float, last_miss: float | None) -> float:
+    """When a wait's condition most likely came true (seconds from its start): between the
+    last look that saw it not done and the look (`seen`) that saw it done. Seen done without
+    a miss, a little before the look was *due* (never its actual, later time: that would
+    only ever grow the estimate), so the estimate drifts down until a look comes too early."""
     if last_miss is None:
-        return 0.9 * elapsed
-    return (last_miss + elapsed) / 2
+        return 0.9 * min(seen, first_wait)
+    return (last_miss + seen) / 2
 
 
 @dataclass(eq=False)
@@ -66,7 +67,9 @@ class _Waiter(Generic[K, V]):
     what: str
     timeout: float
     slack: float
+    first_wait: float
     last_miss: float | None = field(default=None)
+    seen: float = field(default=0.0)
 
 
 class SharedPoller(Generic[K, V]):
@@ -94,7 +97,7 @@ class SharedPoller(Generic[K, V]):
         waiter: _Waiter[K, V] = _Waiter(
             key, done, loop.create_future(), now, now + min(max(first_wait, 0.0), timeout),
             self._interval, now + timeout, what, timeout,
-            self._lag if slack is None else slack)
+            self._lag if slack is None else slack, min(max(first_wait, 0.0), timeout))
         self._waiters.append(waiter)
         self._wake()
         try:
@@ -103,7 +106,7 @@ class SharedPoller(Generic[K, V]):
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
         if learned is not None:
-            learned(completion_estimate(loop.time() - waiter.started, waiter.last_miss))
+            learned(completion_estimate(waiter.seen, waiter.first_wait, waiter.last_miss))
         return value
 
     def _wake(self) -> None:
@@ -144,10 +147,11 @@ class SharedPoller(Generic[K, V]):
                 continue
             value = found.get(w.key)
             if w.done(value):
+                w.seen = now - w.started  # the state was read at about the tick's start
                 w.future.set_result(value)
                 self._waiters.remove(w)
                 continue
-            w.last_miss = seen - w.started
+            w.last_miss = now - w.started
             if w.due > now:
                 continue  # looked at early for free; its own time stays
             if seen >= w.deadline:
