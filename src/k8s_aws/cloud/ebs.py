@@ -42,9 +42,8 @@ WAIT_KINDS: dict[str, tuple[float, float, float]] = {
     "create": (0.5, 0.1, 5.0), "attach": (0.3, 0.1, 5.0), "detach": (0.3, 0.1, 5.0),
     "other": (0.25, 0.1, 5.0),
 }
-# How late a wait's first look may come, as a share of its expected time (so waits due close
-# together share one DescribeVolumes), at least TICK_LAG_MIN seconds.
-TICK_SLACK = 0.4
+# A wait's first look may come late by a share of its expected time (`tick_slack`, so waits
+# due close together share one DescribeVolumes), at least TICK_LAG_MIN seconds.
 TICK_LAG_MIN = 0.1
 KNOWN_TTL = 60.0
 
@@ -84,11 +83,12 @@ class CreateRequest:
 
 class EbsVolumes:
     def __init__(self, ec2: EC2Client, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
-                 batch_max_wait: float = 0.5, tick_lag: float = 0.1) -> None:
+                 batch_max_wait: float = 0.5, tick_slack: float = 0.4) -> None:
         self._ec2 = ec2
         self._known: dict[VolumeId, tuple[float, VolumeRecord]] = {}
         self._poller: SharedPoller[VolumeId, VolumeRecord] = SharedPoller(
-            self._describe_ids, lag=tick_lag, max_keys=MAX_VOLUME_BATCH)
+            self._describe_ids, lag=TICK_LAG_MIN, max_keys=MAX_VOLUME_BATCH)
+        self._slack = tick_slack
         self._expected = {kind: Ewma(*guess) for kind, guess in WAIT_KINDS.items()}
         self._run = Runner(executor)
         self._by_id: Batcher[VolumeId, VolumeRecord] = Batcher(
@@ -133,7 +133,7 @@ class EbsVolumes:
         expected = self._expected[kind]
         return await self._poller.wait(
             VolumeId(volume_id), done, first_wait=expected.value, timeout=timeout, what=what,
-            slack=max(TICK_LAG_MIN, TICK_SLACK * expected.value), learned=expected.observe)
+            slack=max(TICK_LAG_MIN, self._slack * expected.value), learned=expected.observe)
 
     async def _describe_ids(self, ids: list[VolumeId]) -> dict[VolumeId, VolumeRecord]:
         # Only well-formed ids reach EC2: a malformed one would fail the whole batch.

@@ -35,7 +35,7 @@ class Backend:
         executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="aws")
         return cls(
             settings=settings,
-            volumes=EbsVolumes(ec2, executor),
+            volumes=EbsVolumes(ec2, executor, tick_slack=settings.wait_slack),
             snapshots=EbsSnapshots(ec2, executor),
             # One DescribeInstances reads the cluster's whole fleet (publishes to 20 nodes
             # cost one read, not 20); kept 60 s, updated by our own attaches and detaches.
