@@ -162,11 +162,14 @@ def driver_log_offset(state: SandboxState) -> int:
 def driver_calls(state: SandboxState, since: int) -> dict[str, dict[str, float]]:
     """The driver's own duration of each CSI call (its `csi call` log lines, written after
     `since` bytes), per method and status: count, p50, p95, max, mean. Exact, unlike the
-    sidecars' bucketed histograms; it excludes the gRPC transport and the sidecars' queues."""
+    sidecars' bucketed histograms; it excludes the gRPC transport and the sidecars' queues.
+    `<method> per volume`: the longest OK call of each volume (the one that did the work; a
+    repeated publish of an attached volume answers in milliseconds and would flatter p50)."""
     with open(state.root / "logs" / "csi-driver.log", "rb") as log:
         log.seek(since)
         lines = log.read().decode(errors="replace").splitlines()
     durations: dict[str, list[float]] = {}
+    longest: dict[tuple[str, str], float] = {}
     for line in lines:
         if '"csi_call"' not in line:
             continue
@@ -174,8 +177,14 @@ def driver_calls(state: SandboxState, since: int) -> dict[str, dict[str, float]]
             entry = json.loads(line)
         except ValueError:
             continue
-        key = entry["csi_call"] if entry["code"] == "OK" else f"{entry['csi_call']} {entry['code']}"
-        durations.setdefault(key, []).append(float(entry["seconds"]))
+        method, seconds = entry["csi_call"], float(entry["seconds"])
+        key = method if entry["code"] == "OK" else f"{method} {entry['code']}"
+        durations.setdefault(key, []).append(seconds)
+        if entry["code"] == "OK" and entry.get("volume"):
+            where = (method, entry["volume"])
+            longest[where] = max(seconds, longest.get(where, 0.0))
+    for (method, _), seconds in longest.items():
+        durations.setdefault(f"{method} per volume", []).append(seconds)
     return {key: {"calls": len(values), **summary(values),
                   "p50": round(statistics.median(values), 3),
                   "p95": round(percentile(values, 0.95), 3),

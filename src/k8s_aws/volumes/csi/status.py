@@ -76,7 +76,8 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 def rpc(method: F) -> F:
     """Run one CSI call: our errors become their status code; anything else INTERNAL. Each
-    call's duration is logged (`csi_call`, `code`, `seconds`), the driver's own measure of
+    call's duration is logged (`csi_call`, `code`, `seconds`, `volume`: the request's volume id
+or name), the driver's own measure of
     its share (bench/ebs_e2e.py reads it)."""
 
     @functools.wraps(method)
@@ -99,7 +100,8 @@ def rpc(method: F) -> F:
         finally:
             log.info("csi call %s", method.__name__, extra={
                 "csi_call": method.__name__, "code": code.name,
-                "seconds": round(time.monotonic() - started, 4)})
+                "seconds": round(time.monotonic() - started, 4),
+                "volume": getattr(request, "volume_id", "") or getattr(request, "name", "")})
 
     return wrapper  # type: ignore[return-value]
 
