@@ -252,3 +252,16 @@ async def test_fleet_reads_fill_the_cache_for_the_cluster(
         found = await instances.get(InstanceId(instance_id))
         assert found is not None and found.id == instance_id
     assert (account.calls, account.filters) == (reads, filters)
+
+
+async def test_batches_arriving_during_a_fleet_read_share_it() -> None:
+    account = Ec2Account()
+    for instance_id in ("i-1", "i-2", "i-3"):
+        account.launch(instance_id, name=f"ip-{instance_id}",
+                       Tags=[{"Key": "kubernetes.io/cluster/c1", "Value": "owned"}])
+    instances = InstanceDirectory(cast("EC2Client", account), ThreadPoolExecutor(1),
+                                  ttl=60.0, batch_idle=0.0, batch_max_wait=0.0, cluster="c1",
+                                  fleet_reads=True)
+    found = await asyncio.gather(*(instances.get(InstanceId(i)) for i in ("i-1", "i-2", "i-3")))
+    assert [f.id for f in found if f] == ["i-1", "i-2", "i-3"]
+    assert account.filters == [["tag-key"]]

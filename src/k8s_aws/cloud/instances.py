@@ -110,6 +110,7 @@ class InstanceDirectory:
         self._batch = (batch_idle, batch_max_wait)
         self._fleet_reads = fleet_reads and bool(cluster)
         self._fleet_read_at = -ttl
+        self._fleet_read: asyncio.Future[list[InstanceRecord]] | None = None
         self._ttl = ttl
         self._zone_ids: dict[str, str] | None = None
         self._zone_lock = asyncio.Lock()
@@ -153,11 +154,17 @@ class InstanceDirectory:
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
         found: dict[InstanceId, InstanceRecord] = {}
-        if self._fleet_reads and time.monotonic() - self._fleet_read_at > self._ttl:
+        under_way = self._fleet_read is not None and not self._fleet_read.done()
+        if self._fleet_reads and (
+                under_way or time.monotonic() - self._fleet_read_at > self._ttl):
             # The fleet's records last one TTL: a miss within it (an untagged instance, a
-            # new one, a fresh read after a refusal) is read by id.
-            self._fleet_read_at = time.monotonic()
-            found = {r.id: r for r in await self._describe(list(self._cluster_filter))}
+            # new one, a fresh read after a refusal) is read by id. Batches arriving while
+            # the fleet read is under way share it.
+            if self._fleet_read is None or not under_way:
+                self._fleet_read_at = time.monotonic()
+                self._fleet_read = asyncio.ensure_future(
+                    self._describe(list(self._cluster_filter)))
+            found = {r.id: r for r in await asyncio.shield(self._fleet_read)}
             ids = [i for i in ids if i not in found]
             if not ids:
                 return found
