@@ -96,9 +96,9 @@ async def test_the_learned_completion_time_is_reported() -> None:
 
 
 @pytest.mark.parametrize(("seen", "first_wait", "last_miss", "estimate"), [
-    (0.5, 0.5, None, 0.45),  # seen done at the first look: a little earlier, to probe down
-    (0.9, 0.5, None, 0.45),  # the look came late (slack, load): still from its due time
-    (0.3, 0.5, None, 0.27),  # seen done early by another wait's look
+    (0.5, 0.5, None, 0.475),  # seen done at the first look: a little earlier, to probe down
+    (0.9, 0.5, None, 0.475),  # the look came late (slack, load): still from its due time
+    (0.3, 0.5, None, 0.285),  # seen done early by another wait's look
     (1.0, 0.5, 0.6, 0.8),  # between the look that missed and the one that saw it
 ])
 def test_completion_estimate(seen: float, first_wait: float, last_miss: float | None,

@@ -55,7 +55,7 @@ def _tags(value: str) -> tuple[tuple[str, str], ...]:
 @click.option("--attach-timeout", type=click.FloatRange(1), default=120.0, show_default=True)
 @click.option("--modification-window", type=click.FloatRange(0), default=2.0,
               show_default=True, help="Seconds within which modifications of a volume merge.")
-@click.option("--wait-slack", type=click.FloatRange(0), default=1.0, show_default=True,
+@click.option("--wait-slack", type=click.FloatRange(0), default=1.25, show_default=True,
               help="How late a wait's first look at AWS may come, as a share of the time"
                    " such waits took recently: more shares more DescribeVolumes, answers"
                    " later.")

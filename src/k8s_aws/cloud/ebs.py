@@ -83,7 +83,7 @@ class CreateRequest:
 
 class EbsVolumes:
     def __init__(self, ec2: EC2Client, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
-                 batch_max_wait: float = 0.5, tick_slack: float = 0.4) -> None:
+                 batch_max_wait: float = 0.5, tick_slack: float = 1.25) -> None:
         self._ec2 = ec2
         self._known: dict[VolumeId, tuple[float, VolumeRecord]] = {}
         self._poller: SharedPoller[VolumeId, VolumeRecord] = SharedPoller(
