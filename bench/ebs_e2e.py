@@ -5,9 +5,11 @@ Per claim, from the API server (polled every 0.2 s): the scheduler's node choice
 claim, PV created, claim Bound, Pod bound to the node, VolumeAttachment created, attached. The
 driver's own share comes from the sidecars' `csi_sidecar_operations_seconds` histograms
 (CreateVolume as csi-provisioner timed it, ControllerPublishVolume as csi-attacher did), so
-it stands apart from Kubernetes' controllers. AWS calls are the driver's call log, by
-operation; RSS is the driver's. Then everything is deleted: time until no PV, no
-VolumeAttachment and no EBS volume is left, and the calls that took.
+it stands apart from Kubernetes' controllers, and, exactly, from the driver's own `csi call`
+log lines (each call's duration inside the driver: p50 / p95 per method and status). AWS
+calls are the driver's call log, by operation; RSS is the driver's. Then everything is
+deleted: time until no PV, no VolumeAttachment and no EBS volume is left, and the calls
+that took.
 
     .venv/bin/python bench/ebs_e2e.py [--claims 100] [--nodes 20]
 """
@@ -152,6 +154,44 @@ def sidecar_histogram(state: SandboxState, sidecar: str, method: str) -> dict[st
             "p50_le": quantile(0.5), "p95_le": quantile(0.95)}
 
 
+def driver_log_offset(state: SandboxState) -> int:
+    path = state.root / "logs" / "csi-driver.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def driver_calls(state: SandboxState, since: int) -> dict[str, dict[str, float]]:
+    """The driver's own duration of each CSI call (its `csi call` log lines, written after
+    `since` bytes), per method and status: count, p50, p95, max, mean. Exact, unlike the
+    sidecars' bucketed histograms; it excludes the gRPC transport and the sidecars' queues.
+    `<method> per volume`: the longest OK call of each volume (the one that did the work; a
+    repeated publish of an attached volume answers in milliseconds and would flatter p50)."""
+    with open(state.root / "logs" / "csi-driver.log", "rb") as log:
+        log.seek(since)
+        lines = log.read().decode(errors="replace").splitlines()
+    durations: dict[str, list[float]] = {}
+    longest: dict[tuple[str, str], float] = {}
+    for line in lines:
+        if '"csi_call"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        method, seconds = entry["csi_call"], float(entry["seconds"])
+        key = method if entry["code"] == "OK" else f"{method} {entry['code']}"
+        durations.setdefault(key, []).append(seconds)
+        if entry["code"] == "OK" and entry.get("volume"):
+            where = (method, entry["volume"])
+            longest[where] = max(seconds, longest.get(where, 0.0))
+    for (method, _), seconds in longest.items():
+        durations.setdefault(f"{method} per volume", []).append(seconds)
+    return {key: {"calls": len(values), **summary(values),
+                  "p50": round(statistics.median(values), 3),
+                  "p95": round(percentile(values, 0.95), 3),
+                  "mean": round(statistics.fmean(values), 3)}
+            for key, values in sorted(durations.items())}
+
+
 def stage_breakdown(seen: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Per claim, the time from each stage to the next (claims first seen by the poll)."""
     out: dict[str, dict[str, float]] = {}
@@ -189,6 +229,7 @@ def run(state: SandboxState, claims: int, nodes: int) -> None:
     pid, _ = process(state, "csi-driver")
     idle = rss_mb(pid)[0]
     seen: dict[str, dict[str, float]] = {}
+    log_start = driver_log_offset(state)
     wall_start, started = time.time(), time.monotonic()
     # kubectl writes the 201 objects one by one (seconds): poll while it does.
     applying = subprocess.Popen([str(state.root / "bin" / "kubectl"), "create", "-f", "-"],
@@ -209,12 +250,14 @@ def run(state: SandboxState, claims: int, nodes: int) -> None:
         "stages_s": stage_breakdown(seen),
         "driver_create_volume_s": sidecar_histogram(state, "csi-provisioner", "CreateVolume"),
         "driver_publish_s": sidecar_histogram(state, "csi-attacher", "ControllerPublishVolume"),
+        "driver_calls_s": driver_calls(state, log_start),
         "aws_calls": sum(create_calls.values()),
         "aws_calls_per_volume": round(sum(create_calls.values()) / claims, 2),
         "aws_calls_by_operation": dict(create_calls.most_common()),
         "driver_rss_mb": {"idle": round(idle), "peak": round(peak),
                           "after": round(rss_mb(pid)[0])},
     }
+    delete_log_start = driver_log_offset(state)
     delete_start_wall, delete_start = time.time(), time.monotonic()
     names = [f"bench-{i}" for i in range(claims)]
     kubectl(state, "delete", "pod", *names, "--wait=false")
@@ -242,6 +285,7 @@ def run(state: SandboxState, claims: int, nodes: int) -> None:
         "driver_unpublish_s": sidecar_histogram(state, "csi-attacher",
                                                 "ControllerUnpublishVolume"),
         "driver_delete_volume_s": sidecar_histogram(state, "csi-provisioner", "DeleteVolume"),
+        "driver_calls_s": driver_calls(state, delete_log_start),
     }
     print(json.dumps(result, indent=1))
 

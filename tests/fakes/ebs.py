@@ -20,8 +20,8 @@ from typing import Any
 from k8s_aws.cloud.ebs import NAME_TAG, CreateRequest
 from k8s_aws.cloud.errors import (
     Conflict,
+    DeviceInUse,
     InUse,
-    Invalid,
     LimitExceeded,
     NotFound,
     RateWindowExceeded,
@@ -39,6 +39,7 @@ from k8s_aws.model.volume import (
     VolumeId,
     VolumeRecord,
 )
+from k8s_aws.support.deadline import DeadlineExceeded
 
 # EBS attachment facts of the types the tests launch (DescribeInstanceTypes).
 INSTANCE_TYPES = {
@@ -111,6 +112,19 @@ class FakeEbs:
         self._tick("DescribeVolumes")
         return self.volumes.get(VolumeId(volume_id))
 
+    def known(self, volume_id: str, max_age: float) -> VolumeRecord | None:
+        """Nothing remembered: callers read."""
+        return None
+
+    async def wait(self, volume_id: str, done: Callable[[VolumeRecord | None], bool], *,
+                   kind: str, timeout: float, what: str) -> VolumeRecord | None:
+        """One read per look, as many looks as it takes (time passes with each read)."""
+        for _ in range(100):
+            volume = await self.get(volume_id)
+            if done(volume):
+                return volume
+        raise DeadlineExceeded(f"timed out waiting for {what}")
+
     async def find_by_name(self, name: str) -> VolumeRecord | None:
         self._tick("DescribeVolumes")
         return next((v for v in self.volumes.values() if v.tag(NAME_TAG) == name), None)
@@ -123,7 +137,11 @@ class FakeEbs:
                 raise TokenReused("CreateVolume: IdempotentParameterMismatch: the client token"
                                   " was used with other parameters", "CreateVolume",
                                   "IdempotentParameterMismatch")
-            return self.volumes.get(volume_id) or self._deleted(volume_id, request)
+            if volume_id not in self.volumes:
+                raise TokenReused("CreateVolume: IdempotentParameterMismatch: the client token"
+                                  " belongs to a deleted volume", "CreateVolume",
+                                  "IdempotentParameterMismatch")
+            return self.volumes[volume_id]
         volume_id = VolumeId(f"vol-{next(self._ids):017x}")
         volume = VolumeRecord(
             volume_id, "creating", request.size_gib, request.zone, request.volume_type,
@@ -134,11 +152,6 @@ class FakeEbs:
         self._tokens[request.client_token] = (request, volume_id)
         self._pending.append(lambda: self._set(volume_id, state="available"))
         return volume
-
-    @staticmethod
-    def _deleted(volume_id: VolumeId, request: CreateRequest) -> VolumeRecord:
-        return VolumeRecord(volume_id, "deleted", request.size_gib, request.zone,
-                            request.volume_type)
 
     async def delete(self, volume_id: str) -> bool:
         self.calls.append("DeleteVolume")
@@ -253,8 +266,9 @@ def _attach_refusal(volume: VolumeRecord, instance: _Instance, device: str) -> N
         raise Conflict(f"AttachVolume: InvalidVolume.ZoneMismatch: {volume.id}", *where,
                        "InvalidVolume.ZoneMismatch")
     if device in instance.devices:
-        raise Invalid(f"AttachVolume: InvalidParameterValue: {device} is already in use",
-                      *where, "InvalidParameterValue")
+        raise DeviceInUse(f"AttachVolume: InvalidParameterValue: Attachment point {device} is"
+                          " already in use",
+                          *where, "InvalidParameterValue")
     limit = INSTANCE_TYPES.get(instance.record.instance_type)
     if limit is not None and len(instance.devices) + 1 >= limit.max_attachments:
         raise LimitExceeded(f"AttachVolume: AttachmentLimitExceeded: up to"
@@ -275,6 +289,12 @@ class FakeInstances:
 
     def forget(self, instance_id: InstanceId | str) -> None:
         """Nothing cached: every read is fresh."""
+
+    def note_attached(self, instance_id: InstanceId | str, device: str, volume_id: str) -> None:
+        """Nothing cached."""
+
+    def note_detached(self, instance_id: InstanceId | str, volume_id: str) -> None:
+        """Nothing cached."""
 
 
 class FakeSnapshots:

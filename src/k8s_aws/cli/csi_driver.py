@@ -55,6 +55,10 @@ def _tags(value: str) -> tuple[tuple[str, str], ...]:
 @click.option("--attach-timeout", type=click.FloatRange(1), default=120.0, show_default=True)
 @click.option("--modification-window", type=click.FloatRange(0), default=2.0,
               show_default=True, help="Seconds within which modifications of a volume merge.")
+@click.option("--wait-slack", type=click.FloatRange(0), default=1.25, show_default=True,
+              help="How late a wait's first look at AWS may come, as a share of the time"
+                   " such waits took recently: more shares more DescribeVolumes, answers"
+                   " later.")
 @click.option("--device-by-id-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("/dev/disk/by-id"), show_default=True,
               help="Where the node finds nvme-Amazon_Elastic_Block_Store_vol* links.")
@@ -65,7 +69,8 @@ def _tags(value: str) -> tuple[tuple[str, str], ...]:
               default="info", show_default=True)
 def csi_driver(*, endpoint: str, mode: str, driver_name: str, cluster_name: str, region: str,
                node_id: str, zone: str, extra_tags: str, call_log: Path | None,
-               attach_timeout: float, modification_window: float, device_by_id_dir: Path,
+               attach_timeout: float, modification_window: float, wait_slack: float,
+               device_by_id_dir: Path,
                device_dir: Path, log_level: str) -> None:
     """The EBS CSI driver (controller and node services over gRPC)."""
     socket_path = _socket_path(endpoint)
@@ -94,5 +99,6 @@ def csi_driver(*, endpoint: str, mode: str, driver_name: str, cluster_name: str,
         call_log=call_log,
         attach_timeout=attach_timeout,
         modification_window=modification_window,
+        wait_slack=wait_slack,
     )
     raise SystemExit(asyncio.run(serve(settings)))

@@ -2,14 +2,18 @@
 
 Reads by id and by `CSIVolumeName` go through batchers (one DescribeVolumes per up to 500
 keys arriving together, filtered so an unknown key is just absent instead of failing the
-call); waits poll through the same batchers, so 200 volumes waiting together cost a few
-calls per round. Every error leaves here translated (errors.py).
+call). Waits (available after create, attached, detached) share one poller: one
+DescribeVolumes per tick covers every volume waiting on any state, and a wait's first look
+is scheduled at the completion time learned from recent waits of its kind (`WAIT_KINDS`).
+Every record read or answered is remembered (`known`) for callers that may trust a recent
+view and re-read on refusal. Every error leaves here translated (errors.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -24,6 +28,7 @@ from k8s_aws.model.volume import (
     VolumeRecord,
 )
 from k8s_aws.support.batcher import Batcher
+from k8s_aws.support.poller import Ewma, SharedPoller
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -32,6 +37,15 @@ if TYPE_CHECKING:
 
 MAX_VOLUME_BATCH = 500
 NAME_TAG = "CSIVolumeName"
+# Wait kind -> (first guess, floor, cap) of the seconds until the state changes.
+WAIT_KINDS: dict[str, tuple[float, float, float]] = {
+    "create": (0.5, 0.1, 5.0), "attach": (0.3, 0.1, 5.0), "detach": (0.3, 0.1, 5.0),
+    "other": (0.25, 0.1, 5.0),
+}
+# A wait's first look may come late by a share of its expected time (`tick_slack`, so waits
+# due close together share one DescribeVolumes), at least TICK_LAG_MIN seconds.
+TICK_LAG_MIN = 0.1
+KNOWN_TTL = 60.0
 
 
 def volume_record(raw: Mapping[str, Any]) -> VolumeRecord:
@@ -69,8 +83,13 @@ class CreateRequest:
 
 class EbsVolumes:
     def __init__(self, ec2: EC2Client, executor: ThreadPoolExecutor, batch_idle: float = 0.05,
-                 batch_max_wait: float = 0.5) -> None:
+                 batch_max_wait: float = 0.5, tick_slack: float = 1.25) -> None:
         self._ec2 = ec2
+        self._known: dict[VolumeId, tuple[float, VolumeRecord]] = {}
+        self._poller: SharedPoller[VolumeId, VolumeRecord] = SharedPoller(
+            self._describe_ids, lag=TICK_LAG_MIN, max_keys=MAX_VOLUME_BATCH)
+        self._slack = tick_slack
+        self._expected = {kind: Ewma(*guess) for kind, guess in WAIT_KINDS.items()}
         self._run = Runner(executor)
         self._by_id: Batcher[VolumeId, VolumeRecord] = Batcher(
             self._describe_ids, MAX_VOLUME_BATCH, batch_idle, batch_max_wait)
@@ -84,8 +103,37 @@ class EbsVolumes:
             pages = self._ec2.get_paginator("describe_volumes").paginate(Filters=filters)
             return [v for page in pages for v in page["Volumes"]]
 
-        return [volume_record(v) for v in await self._run("ec2", "DescribeVolumes",
-                                                     run)]
+        records = [volume_record(v) for v in await self._run("ec2", "DescribeVolumes", run)]
+        for record in records:
+            self._remember(record)
+        return records
+
+    def _remember(self, record: VolumeRecord) -> None:
+        now = time.monotonic()
+        self._known[record.id] = (now, record)
+        if len(self._known) > 4 * MAX_VOLUME_BATCH:
+            self._known = {k: v for k, v in self._known.items() if now - v[0] <= KNOWN_TTL}
+
+    def known(self, volume_id: str, max_age: float) -> VolumeRecord | None:
+        """The volume as last read or answered, if at most `max_age` seconds ago; no call.
+        Only for a caller that re-reads (`get`) when AWS refuses what this view suggested."""
+        entry = self._known.get(VolumeId(volume_id))
+        if entry is None or time.monotonic() - entry[0] > min(max_age, KNOWN_TTL):
+            return None
+        return entry[1]
+
+    def expected(self, kind: str) -> float:
+        """Seconds a wait of this kind is expected to take (learned; for logs and tests)."""
+        return self._expected[kind].value
+
+    async def wait(self, volume_id: str, done: Callable[[VolumeRecord | None], bool], *,
+                   kind: str, timeout: float, what: str) -> VolumeRecord | None:
+        """Until `done(record)` (None: the volume is gone), first looked at when waits of
+        `kind` usually end, sharing each DescribeVolumes with every other wait."""
+        expected = self._expected[kind]
+        return await self._poller.wait(
+            VolumeId(volume_id), done, first_wait=expected.value, timeout=timeout, what=what,
+            slack=max(TICK_LAG_MIN, self._slack * expected.value), learned=expected.observe)
 
     async def _describe_ids(self, ids: list[VolumeId]) -> dict[VolumeId, VolumeRecord]:
         # Only well-formed ids reach EC2: a malformed one would fail the whole batch.
@@ -132,10 +180,13 @@ class EbsVolumes:
             params["SnapshotId"] = request.snapshot_id
         raw = await self._run("ec2", "CreateVolume",
                          lambda: self._ec2.create_volume(**params))
-        return volume_record(raw)
+        record = volume_record(raw)
+        self._remember(record)
+        return record
 
     async def delete(self, volume_id: str) -> bool:
         """False when the volume was already gone."""
+        self._known.pop(VolumeId(volume_id), None)
         try:
             await self._run("ec2", "DeleteVolume",
                        lambda: self._ec2.delete_volume(VolumeId=volume_id))
@@ -144,17 +195,20 @@ class EbsVolumes:
         return True
 
     async def attach(self, volume_id: str, instance_id: str, device: str) -> str:
+        self._known.pop(VolumeId(volume_id), None)
         raw = await self._run("ec2", "AttachVolume", lambda: self._ec2.attach_volume(
             VolumeId=volume_id, InstanceId=instance_id, Device=device))
         return str(raw.get("State", ""))
 
     async def detach(self, volume_id: str, instance_id: str) -> None:
+        self._known.pop(VolumeId(volume_id), None)
         await self._run("ec2", "DetachVolume", lambda: self._ec2.detach_volume(
             VolumeId=volume_id, InstanceId=instance_id))
 
     async def modify(self, volume_id: str, size_gib: int | None = None,
                      volume_type: str | None = None, iops: int | None = None,
                      throughput: int | None = None) -> ModificationRecord:
+        self._known.pop(VolumeId(volume_id), None)
         params: dict[str, Any] = {"VolumeId": volume_id}
         for key, value in (("Size", size_gib), ("VolumeType", volume_type), ("Iops", iops),
                            ("Throughput", throughput)):

@@ -93,6 +93,11 @@ class Invalid(CloudError):
     """The request was malformed or a parameter was refused; a retry will not help."""
 
 
+class DeviceInUse(Invalid):
+    """AttachVolume refused the device name: the instance holds it already (an attachment
+    made outside the driver, or one our cached view of the instance has not seen)."""
+
+
 class Unavailable(CloudError):
     """AWS or the network failed transiently (5xx, connection error)."""
 
@@ -135,6 +140,9 @@ def translate(exc: Exception, service: str, operation: str) -> CloudError:
             return Denied(f"{message} (grant IAM action {action})", operation, code, action)
         if code.endswith("NotFound") or code.endswith(".NotFound") or code == "NoSuchEntity":
             return NotFound(message, operation, code)
+        if operation == "AttachVolume" and code == "InvalidParameterValue" and (
+                "already in use" in str(error.get("Message", ""))):
+            return DeviceInUse(message, operation, code)
         kind = _KIND_BY_CODE.get(code)
         if kind is not None:
             return kind(message, operation, code)

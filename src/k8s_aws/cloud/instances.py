@@ -12,6 +12,7 @@ state, still batched.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -90,9 +91,13 @@ class InstanceDirectory:
         batch_idle: float = 0.1,
         batch_max_wait: float = 1.0,
         cluster: str = "",
+        fleet_reads: bool = False,
     ) -> None:
         """`cluster`: lookups other than by id find only instances carrying its cluster tag
-        (any value); empty means any instance of the account and region."""
+        (any value); empty means any instance of the account and region. `fleet_reads` (with
+        a cluster): a read by id, at most once per `ttl`, reads every instance of the cluster
+        in the same call (one DescribeInstances fills the cache for the whole fleet; an id
+        it did not return is read by id)."""
         self._ec2 = ec2
         self._run = Runner(executor)
         self._cache: ExpiringCache[InstanceId, InstanceRecord] = ExpiringCache(ttl)
@@ -103,6 +108,10 @@ class InstanceDirectory:
             [{"Name": "tag-key", "Values": [cluster_tag_key(cluster)]}] if cluster else []
         )
         self._batch = (batch_idle, batch_max_wait)
+        self._fleet_reads = fleet_reads and bool(cluster)
+        self._fleet_read_at = -ttl
+        self._fleet_read: asyncio.Future[list[InstanceRecord]] | None = None
+        self._ttl = ttl
         self._zone_ids: dict[str, str] | None = None
         self._zone_lock = asyncio.Lock()
         self._by_id: Batcher[InstanceId, InstanceRecord] = Batcher(
@@ -144,8 +153,24 @@ class InstanceDirectory:
                     del self._matches[key]
 
     async def _describe_ids(self, ids: list[InstanceId]) -> dict[InstanceId, InstanceRecord]:
+        found: dict[InstanceId, InstanceRecord] = {}
+        under_way = self._fleet_read is not None and not self._fleet_read.done()
+        if self._fleet_reads and (
+                under_way or time.monotonic() - self._fleet_read_at > self._ttl):
+            # The fleet's records last one TTL: a miss within it (an untagged instance, a
+            # new one, a fresh read after a refusal) is read by id. Batches arriving while
+            # the fleet read is under way share it.
+            if self._fleet_read is None or not under_way:
+                self._fleet_read_at = time.monotonic()
+                self._fleet_read = asyncio.ensure_future(
+                    self._describe(list(self._cluster_filter)))
+            found = {r.id: r for r in await asyncio.shield(self._fleet_read)}
+            ids = [i for i in ids if i not in found]
+            if not ids:
+                return found
         filters: list[FilterTypeDef] = [{"Name": "instance-id", "Values": list(ids)}]
-        return {r.id: r for r in await self._describe(filters)}
+        found.update({r.id: r for r in await self._describe(filters)})
+        return found
 
     def _batcher(self, filter_name: str) -> Batcher[str, tuple[InstanceRecord, ...]]:
         if filter_name not in self._by_filter:
@@ -188,6 +213,24 @@ class InstanceDirectory:
         """Drop a cached record known to be stale (e.g. its block devices changed)."""
         self._cache.drop(InstanceId(instance_id))
         self._fetched_at.pop(InstanceId(instance_id), None)
+
+    def note_attached(self, instance_id: InstanceId | str, device: str, volume_id: str) -> None:
+        """Our own AttachVolume succeeded: the cached record gains the mapping (its age and
+        expiry are unchanged: a change made outside the driver is still read in time)."""
+        self._update(InstanceId(instance_id), lambda devices: (
+            *[d for d in devices if d[0] != device and d[1] != volume_id], (device, volume_id)))
+
+    def note_detached(self, instance_id: InstanceId | str, volume_id: str) -> None:
+        """Our own DetachVolume finished: the cached record loses the mapping."""
+        self._update(InstanceId(instance_id),
+                     lambda devices: tuple(d for d in devices if d[1] != volume_id))
+
+    def _update(self, instance_id: InstanceId, change: Callable[
+            [tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]]) -> None:
+        record = self._cache.get(instance_id)
+        if record is not None:
+            self._cache.replace(instance_id, dataclasses.replace(
+                record, block_devices=tuple(change(record.block_devices))))
 
     def forget_values(self, filter_name: str, values: Sequence[str]) -> None:
         """Drop what these values were matched to (when their Node goes): the next instance

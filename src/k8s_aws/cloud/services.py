@@ -8,7 +8,7 @@ cases against both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from k8s_aws.cloud.ebs import CreateRequest
@@ -29,6 +29,11 @@ class VolumeService(Protocol):
     """EBS volumes: reads (a gone volume is None), create by client token, attach, modify."""
 
     async def get(self, volume_id: str) -> VolumeRecord | None: ...
+
+    def known(self, volume_id: str, max_age: float) -> VolumeRecord | None: ...
+
+    async def wait(self, volume_id: str, done: Callable[[VolumeRecord | None], bool], *,
+                   kind: str, timeout: float, what: str) -> VolumeRecord | None: ...
 
     async def find_by_name(self, name: str) -> VolumeRecord | None: ...
 
@@ -68,6 +73,11 @@ class InstanceLookup(Protocol):
                   max_age: float | None = None) -> InstanceRecord | None: ...
 
     def forget(self, instance_id: InstanceId | str) -> None: ...
+
+    def note_attached(self, instance_id: InstanceId | str, device: str,
+                      volume_id: str) -> None: ...
+
+    def note_detached(self, instance_id: InstanceId | str, volume_id: str) -> None: ...
 
 
 class InstanceDirectoryReads(InstanceLookup, Protocol):

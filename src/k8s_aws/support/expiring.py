@@ -30,6 +30,12 @@ class ExpiringCache(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         self._entries[key] = (self._clock() + self._ttl, value)
 
+    def replace(self, key: K, value: V) -> None:
+        """A new value for a live entry, keeping its expiry (nothing when absent)."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > self._clock():
+            self._entries[key] = (entry[0], value)
+
     def drop(self, key: K) -> None:
         self._entries.pop(key, None)
 

@@ -35,9 +35,12 @@ class Backend:
         executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="aws")
         return cls(
             settings=settings,
-            volumes=EbsVolumes(ec2, executor),
+            volumes=EbsVolumes(ec2, executor, tick_slack=settings.wait_slack),
             snapshots=EbsSnapshots(ec2, executor),
+            # One DescribeInstances reads the cluster's whole fleet (publishes to 20 nodes
+            # cost one read, not 20); kept 60 s, updated by our own attaches and detaches.
             instances=InstanceDirectory(ec2, executor, ttl=60.0, batch_idle=0.05,
-                                        batch_max_wait=0.5),
+                                        batch_max_wait=0.5, cluster=settings.cluster_name,
+                                        fleet_reads=True),
             refused=ExpiringCache(settings.refused_modification_backoff),
         )

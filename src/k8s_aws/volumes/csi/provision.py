@@ -1,6 +1,9 @@
-"""CreateVolume and DeleteVolume: plan from the parameters, find by `CSIVolumeName` before
-creating (a retried create never makes a second volume), ClientToken from the name, and wait
-until the volume is available."""
+"""CreateVolume and DeleteVolume: plan from the parameters, create with a ClientToken derived
+from the name (a retried create gets the same volume back from EC2, so no lookup first), and
+wait until the volume is available. Only when EC2 says the token was used with other
+parameters is the volume looked up by `CSIVolumeName`: an existing one is compared (same:
+that volume; different: ALREADY_EXISTS), none means the token's volume was deleted and the
+next token generation is tried."""
 
 from __future__ import annotations
 
@@ -45,7 +48,8 @@ def with_mutable(params: VolumeParameters, mutable: dict[str, str]) -> VolumePar
     }) if mutable else params
 
 
-async def _create(backend: Backend, name: str, request: CreateRequest) -> VolumeRecord:
+async def _create(backend: Backend, name: str, request: CreateRequest,
+                  spec: VolumeSpec) -> VolumeRecord:
     """Token generations: EC2 refuses the token of a deleted volume, and a CSI name may come
     back after its volume was deleted. Deterministic, so a retry after a crash replays."""
     for generation in range(MAX_TOKEN_GENERATIONS):
@@ -54,6 +58,13 @@ async def _create(backend: Backend, name: str, request: CreateRequest) -> Volume
                 dataclasses.replace(request, client_token=client_token(name, generation)))
         except TokenReused as exc:
             log.info("client token %d of %s already used: %s", generation, name, exc)
+        existing = await backend.volumes.find_by_name(name)
+        if existing is not None:
+            mismatch = _compatible(existing, spec, request.snapshot_id)
+            if mismatch:
+                raise Fail(grpc.StatusCode.ALREADY_EXISTS,
+                           f"volume {name} exists as {existing.id} with {mismatch}")
+            return existing
     raise Fail(grpc.StatusCode.ALREADY_EXISTS,
                f"volume {name}: every client token is taken by other parameters")
 
@@ -124,21 +135,14 @@ async def create_volume(backend: Backend,
                                 _segments(requirement.preferred), settings.zone)
     source = request.volume_content_source if snapshot_id else None
     with backend.inflight.hold(("create", name)):
-        volume = await backend.volumes.find_by_name(name)
-        if volume is None:
-            tags = volume_tags(name, settings.cluster_name, params, dict(settings.extra_tags))
-            volume = await _create(backend, name, CreateRequest(
-                zone=zone, size_gib=spec.size_gib, volume_type=spec.volume_type, tags=tags,
-                client_token="", iops=spec.iops, throughput=spec.throughput,
-                encrypted=spec.encrypted, kms_key_id=spec.kms_key_id, snapshot_id=snapshot_id,
-            ))
-            log.info("created %s for %s in %s (%s GiB %s)", volume.id, name, zone,
-                     spec.size_gib, spec.volume_type)
-        else:
-            mismatch = _compatible(volume, spec, snapshot_id)
-            if mismatch:
-                raise Fail(grpc.StatusCode.ALREADY_EXISTS,
-                           f"volume {name} exists as {volume.id} with {mismatch}")
+        tags = volume_tags(name, settings.cluster_name, params, dict(settings.extra_tags))
+        volume = await _create(backend, name, CreateRequest(
+            zone=zone, size_gib=spec.size_gib, volume_type=spec.volume_type, tags=tags,
+            client_token="", iops=spec.iops, throughput=spec.throughput,
+            encrypted=spec.encrypted, kms_key_id=spec.kms_key_id, snapshot_id=snapshot_id,
+        ), spec)
+        log.info("created %s for %s in %s (%s GiB %s, %s)", volume.id, name, zone,
+                 spec.size_gib, spec.volume_type, volume.state)
         if volume.state != "available" and not volume.attachments:
             volume = await _wait_available(backend, volume)
     # The mkfs options travel to the node in the volume context (NodeStage formats).
@@ -148,11 +152,9 @@ async def create_volume(backend: Backend,
 
 async def _wait_available(backend: Backend, volume: VolumeRecord) -> VolumeRecord:
     volume_id = volume.id
-    found = await poll_until(
-        lambda: backend.volumes.get(volume_id),
-        lambda v: v is None or v.state != "creating",
-        # It was just created, or just read as creating.
-        first_wait=backend.settings.poll_first_wait,
+    # It was just created, or just read as creating: first looked at when creates end.
+    found = await backend.volumes.wait(
+        volume_id, lambda v: v is None or v.state != "creating", kind="create",
         timeout=backend.settings.create_timeout, what=f"volume {volume_id} to be available")
     if found is None or found.state not in ("available", "in-use"):
         # AWS's "created, then gone" (e.g. an unusable KMS key): say so, never loop.

@@ -31,6 +31,8 @@ class DriverSettings:
     # only costs a DescribeVolumes.
     poll_first_wait: float = 0.25
     modification_window: float = 2.0  # modifications of one volume merged within it
+    # A wait's first look may come this share of its expected time late (shared ticks).
+    wait_slack: float = 1.25
     refused_modification_backoff: float = 300.0  # no AWS call for that long after a refusal
     workers: int = 16
     device_dirs: SearchDirs = field(default_factory=SearchDirs)  # where the node looks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -74,21 +75,33 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def rpc(method: F) -> F:
-    """Run one CSI call: our errors become their status code; anything else INTERNAL."""
+    """Run one CSI call: our errors become their status code; anything else INTERNAL. Each
+    call's duration is logged (`csi_call`, `code`, `seconds`, `volume`: the request's volume id
+or name), the driver's own measure of
+    its share (bench/ebs_e2e.py reads it)."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: Any) -> Any:
+        started = time.monotonic()
+        code = grpc.StatusCode.OK
         try:
             return await method(self, request, context)
         except grpc.aio.AbortError:
+            code = grpc.StatusCode.UNKNOWN
             raise
         except Exception as exc:
             status = to_status(exc)
             if status is None:
                 log.exception("%s failed", method.__name__)
                 status = (grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
+            code = status[0]
             log.info("%s -> %s: %s", method.__name__, status[0].name, status[1])
             await context.abort(status[0], status[1])
+        finally:
+            log.info("csi call %s", method.__name__, extra={
+                "csi_call": method.__name__, "code": code.name,
+                "seconds": round(time.monotonic() - started, 4),
+                "volume": getattr(request, "volume_id", "") or getattr(request, "name", "")})
 
     return wrapper  # type: ignore[return-value]
 
