@@ -3,6 +3,7 @@ clients of our sessions are built from them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from k8s_aws.cloud.botocore_models import DATA_DIR, STAMP_NAME, trimmed_models_dir
+from k8s_aws.cloud.botocore_models import DATA_DIR, PACKAGE_PATH, STAMP_NAME, trimmed_models_dir
 from k8s_aws.cloud.operations import declared
 from k8s_aws.cloud.session import AwsClients, AwsSettings
+from k8s_aws_sandbox import botomodels
 from k8s_aws_sandbox.botomodels import trim, undocumented
 
 LOADER = botocore.loaders.Loader()
@@ -93,3 +95,15 @@ def test_models_missing_or_from_another_botocore_are_not_used(
     assert "full models are loaded" in caplog.text
     (tmp_path / STAMP_NAME).write_text(botocore.__version__ + "\n")
     assert trimmed_models_dir(tmp_path) == tmp_path
+
+
+def test_a_newly_declared_operation_makes_the_build_regenerate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / PACKAGE_PATH / "ec2" / "2016-11-15" / "service-2.json"
+    botomodels.generate(tmp_path)
+    assert "RunInstances" not in json.loads(model.read_text())["operations"]
+    monkeypatch.setattr(botomodels, "declared", lambda: {*declared(), ("ec2", "RunInstances")})
+    botomodels.generate(tmp_path)
+    assert "RunInstances" in json.loads(model.read_text())["operations"]
+    assert trimmed_models_dir(tmp_path / PACKAGE_PATH) == tmp_path / PACKAGE_PATH

@@ -73,11 +73,15 @@ def generate(source_root: Path) -> Path:
     """Write `<service>/<api version>/service-2.json` under the package's models directory."""
     target = source_root / PACKAGE_PATH
     stamp = target / STAMP_NAME
-    if stamp.is_file() and stamp.read_text().strip() == botocore.__version__:
+    wanted = sorted(declared())
+    # The botocore version first (what the runtime checks), then the operations kept: a
+    # newly declared operation makes the next build regenerate.
+    stamp_text = botocore.__version__ + "\n" + " ".join(f"{s}:{o}" for s, o in wanted) + "\n"
+    if stamp.is_file() and stamp.read_text() == stamp_text:
         return target
     loader = botocore.loaders.Loader()
     by_service: dict[str, set[str]] = {}
-    for service, operation in declared():
+    for service, operation in wanted:
         by_service.setdefault(service, set()).add(operation)
     shutil.rmtree(target, ignore_errors=True)
     for service, operations in sorted(by_service.items()):
@@ -86,7 +90,7 @@ def generate(source_root: Path) -> Path:
         out = target / service / version / "service-2.json"
         out.parent.mkdir(parents=True)
         out.write_text(json.dumps(trim(model, operations), separators=(",", ":")))
-    stamp.write_text(botocore.__version__ + "\n")
+    stamp.write_text(stamp_text)
     return target
 
 

@@ -33,7 +33,7 @@ def trimmed_models_dir(directory: Path = DATA_DIR) -> Path | None:
         log.warning("no trimmed botocore models in %s (make botocore-models): full models "
                     "are loaded, at about 16 MB more RSS", directory)
         return None
-    built_from = stamp.read_text().strip()
+    built_from = stamp.read_text().split("\n", 1)[0].strip()
     if built_from != botocore.__version__:
         log.warning("trimmed botocore models in %s come from botocore %s, not %s: full models "
                     "are loaded", directory, built_from, botocore.__version__)
