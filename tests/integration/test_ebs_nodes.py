@@ -19,6 +19,7 @@ from k8s_aws_sandbox.world import launch_vms
 
 from .conftest import kubectl_json
 from .ebs import (
+    DRIVER,
     TIMEOUT,
     apply,
     attached,
@@ -79,6 +80,11 @@ def _pod_node(sandbox: SandboxState, app: str) -> str | None:
         "nodeName") else None
 
 
+def _volumes_attached(sandbox: SandboxState, node: str) -> set[str]:
+    status = (get(sandbox, "node", node) or {}).get("status", {})
+    return {v["name"] for v in status.get("volumesAttached") or []}
+
+
 def test_a_dead_nodes_volume_follows_its_pod_to_another_node_of_the_zone(
     sandbox: SandboxState, ec2: Any
 ) -> None:
@@ -93,6 +99,14 @@ def test_a_dead_nodes_volume_follows_its_pod_to_another_node_of_the_zone(
         doomed = wait_until(lambda: _pod_node(sandbox, "e2e-failover"), timeout=TIMEOUT,
                             what="the pod scheduled")
         attached(sandbox, pv["metadata"]["name"], doomed)
+        # The node must have run with its volume, as KCM sees it: the attach-detach
+        # controller records the attach on the Node a moment after the VolumeAttachment
+        # reports it. A Node deleted inside that moment leaves KCM believing the volume is
+        # attached to a node that no longer exists, and it never detaches it (Multi-Attach
+        # for good): a race of KCM's, not the one this test is about.
+        recorded = f"kubernetes.io/csi/{DRIVER}^{volume_id(pv)}"
+        wait_until(lambda: recorded in _volumes_attached(sandbox, doomed), timeout=TIMEOUT,
+                   what=f"KCM recording {recorded} on {doomed}")
         survivor = next(n for n in instances if n != doomed)
 
         started = time.monotonic()
