@@ -84,8 +84,7 @@ async def publish(backend: Backend, request: csi_pb2.ControllerPublishVolumeRequ
     with backend.inflight.hold(volume_id):
         volume = backend.volumes.known(volume_id, TRUSTED_AGE)
         mine = volume.attachment_to(node_id) if volume else None
-        if mine is not None and mine.state == "attached" and volume and len(
-                volume.attachments) == 1:
+        if volume and mine and mine.state == "attached" and len(volume.attachments) == 1:
             # A repeated publish (csi-attacher re-queues): our own wait just saw it attached.
             return csi_pb2.ControllerPublishVolumeResponse(
                 publish_context={DEVICE_PATH: mine.device})
