@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -70,3 +71,27 @@ def test_the_log_can_be_switched_off(control: FidelityControl, ec2: Any) -> None
     control.patch_config({"behaviours": {"call_log": False}})
     ec2.describe_volumes()
     assert control.calls() == []
+
+
+def test_a_request_cut_short_by_its_dying_client_is_no_call(
+    control: FidelityControl, ec2: Any
+) -> None:
+    """A client killed between its headers and its body: AWS acts on nothing, logs nothing."""
+    host, port = control.endpoint.removeprefix("http://").split(":")
+    scope = "AKIDTEST/20261208/us-west-2/elasticloadbalancing/aws4_request"
+    head = (
+        "POST / HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+        "User-Agent: Botocore/1.0 app/k8s-aws-controller-manager\r\n"
+        f"Authorization: AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0\r\n"
+        "Content-Length: 120\r\n\r\n"
+        "Action=CreateLoadBalancer&LoadBalancerName=cut"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head.encode())
+        conn.shutdown(socket.SHUT_WR)
+        answer = conn.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 400")
+    ec2.describe_volumes()  # the emulator still answers, and logs whole calls
+    assert [(c.service, c.action) for c in control.calls()] == [("ec2", "DescribeVolumes")]

@@ -36,7 +36,13 @@ from k8s_aws_sandbox.fidelity.loadbalancers import LoadBalancers
 from k8s_aws_sandbox.fidelity.nlb_addresses import NlbAddresses
 from k8s_aws_sandbox.fidelity.nlb_health import TargetHealth
 from k8s_aws_sandbox.fidelity.nlb_listeners import ListenerChanges
-from k8s_aws_sandbox.fidelity.request import CONTROL_PREFIX, AwsRequest, parse, read_body
+from k8s_aws_sandbox.fidelity.request import (
+    CONTROL_PREFIX,
+    AwsRequest,
+    TruncatedBody,
+    parse,
+    read_body,
+)
 from k8s_aws_sandbox.fidelity.responses import Refusal, Reply, error_code, error_reply
 from k8s_aws_sandbox.fidelity.timeline import Clock, Timeline
 from k8s_aws_sandbox.fidelity.topology import InstanceTopology
@@ -121,7 +127,11 @@ class FidelityMiddleware:
             return _send(reply, start_response)
         if not self.config.enabled:
             return self.app(environ, start_response)
-        body = read_body(environ)
+        try:
+            body = read_body(environ)
+        except TruncatedBody as exc:  # neither applied nor logged: the caller is gone
+            log.info("dropped a truncated request to %s: %s", path or "/", exc)
+            return _send(Reply(400, (("Content-Length", "0"),), b""), start_response)
         request = parse(environ, body)
         if not request.service:
             return self.app(environ, start_response)

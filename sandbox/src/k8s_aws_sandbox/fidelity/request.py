@@ -53,6 +53,13 @@ class AwsRequest:
         return [value for _, value in sorted(found)]
 
 
+class TruncatedBody(ValueError):
+    """The client went away before sending the body it announced (killed mid-request).
+
+    AWS never acts on such a request, and no one reads an answer to it: it is no call at all.
+    """
+
+
 def read_body(environ: dict[str, Any]) -> bytes:
     """Read the request body once and put it back, so the emulator can read it again."""
     stream = environ.get("wsgi.input")
@@ -64,6 +71,8 @@ def read_body(environ: dict[str, Any]) -> bytes:
         body = b""
     elif length > 0:
         body = stream.read(length)
+        if len(body) < length:
+            raise TruncatedBody(f"{len(body)} of the announced {length} bytes arrived")
     else:  # chunked: the server marks the stream as ending with the body
         body = stream.read() if environ.get("wsgi.input_terminated") else b""
     environ["wsgi.input"] = io.BytesIO(body)
