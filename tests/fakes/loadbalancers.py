@@ -65,6 +65,12 @@ class FakeLoadBalancers:
         return {n: Observed(load_balancer=o.load_balancer, frontend_group=o.frontend_group)
                 for n, o in self.by_name.items() if n in names and o.load_balancer is not None}
 
+    async def nlb_deletion_snapshots(
+        self, services: dict[str, tuple[str, str]]) -> dict[str, Observed]:
+        """As the observer's; this fake holds no Network LBs, so none exists."""
+        self.observed += 1
+        return {}
+
     async def apply(self, plan: Plan, vpc_id: str) -> Applied:
         self.applied.append(plan)
         applied = Applied()

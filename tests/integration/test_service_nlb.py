@@ -320,13 +320,33 @@ def test_a_new_two_port_nlb_is_cheap_and_a_joining_node_is_one_call_per_target_g
 
 
 def test_deleting_every_nlb_service_leaves_nothing_owned(
-    sandbox: SandboxState, ec2: Any, elbv2: Any
+    sandbox: SandboxState, ec2: Any, elbv2: Any, control: FidelityControl
 ) -> None:
+    """One batched read for the deletions that keep the backend group, the NLBs first, their
+    target groups and groups after one shared wait on the interfaces: no refused delete
+    retried, no NLB described again once deleted."""
     names = {n: lb_name(service(sandbox, n) or {"metadata": {"uid": ""}})
              for n in ("edge", "nlb-a", "nlb-b", "nlb-joins")}
+    sweep_drift_now(sandbox)  # no periodic sweep inside the counted window
+    since = max((c.seq for c in control.calls(client=CLIENT)), default=0)
     kubectl(sandbox, "delete", "service", *names)
     for name in names:
         assert service(sandbox, name) is None  # kubectl delete waits for the finalizer
+    calls = [c for c in control.calls(client=CLIENT) if c.seq > since]
+    ops = [(c.service, c.action, c.error) for c in calls]
+    done = [c.action for c in calls if c.mutating and not c.error]
+    assert done.count("DeleteLoadBalancer") == 4 and done.count("DeleteTargetGroup") == 8, ops
+    # Each target group and group tried after the wait: at most one early try refused
+    # (AWS may free one a moment after the interfaces go), then one more round of the wait.
+    refused = [c for c in calls if c.error]
+    assert {c.error for c in refused} <= {"ResourceInUse", "DependencyViolation"}, ops
+    assert len(refused) <= 2, ops
+    # The deletions read in one batch, not one full observation each (which reads listeners,
+    # target health, attributes): 16 reads for these 4 when measured.
+    reads = [c.action for c in calls if not c.mutating]
+    assert not {"DescribeListeners", "DescribeTargetHealth", "DescribeTargetGroupAttributes",
+                "DescribeLoadBalancerAttributes"} & set(reads), ops
+    assert len(reads) <= 20 + 2 * len(refused), ops
     for lb in names.values():
         assert describe_nlb(elbv2, lb) is None
         assert not ec2.describe_security_groups(Filters=[

@@ -41,14 +41,27 @@ def test_the_last_deletion_waits_for_both_groups_and_revokes_between() -> None:
     assert staged.now.actions + staged.after_release.actions == plan.actions
 
 
-def test_a_network_lb_and_its_target_groups_go_before_the_wait() -> None:
+def test_a_network_lb_goes_first_and_its_target_groups_with_its_group_after_the_wait() -> None:
+    """Its target groups stay in use until the NLB is quite gone: after the wait, at once."""
     plan = Plan((DeleteNetworkLoadBalancer("arn:lb", "web"), DeleteTargetGroup("arn:tg", "tg"),
-                 DeleteGroup("sg-front", "k8s-elb-web")))
+                 DeleteTargetGroup("arn:tg2", "tg2"), DeleteGroup("sg-front", "k8s-elb-web")))
     staged = stage_deletion(plan, None)
     assert staged is not None
-    assert [a.op for a in staged.now.actions] == ["DeleteNetworkLoadBalancer",
-                                                  "DeleteTargetGroup"]
+    assert [a.op for a in staged.now.actions] == ["DeleteNetworkLoadBalancer"]
+    assert [a.op for a in staged.after_release.actions] == [
+        "DeleteTargetGroup", "DeleteTargetGroup", "DeleteGroup"]
     assert staged.groups == ("sg-front",)
+
+
+def test_a_network_lb_without_a_group_to_wait_for_is_deleted_in_one_go() -> None:
+    """Nothing to wait on (no frontend group): no stage, so no wait that would end at once."""
+    plan = Plan((DeleteNetworkLoadBalancer("arn:lb", "web"), DeleteTargetGroup("arn:tg", "tg")))
+    assert stage_deletion(plan, None) is None
+
+
+def test_orphan_target_groups_of_a_gone_nlb_go_in_one_go() -> None:
+    plan = Plan((DeleteTargetGroup("arn:tg", "tg"), DeleteGroup("sg-front", "k8s-elb-web")))
+    assert stage_deletion(plan, None) is None
 
 
 def test_nothing_waits_when_no_load_balancer_is_deleted_or_no_group_follows() -> None:

@@ -174,3 +174,32 @@ class NetworkLoadBalancerReader:
         return {lb["LoadBalancerName"]: (load_balancer_of(lb, (), ()),
                                          tuple(attached.get(lb["LoadBalancerArn"], ())))
                 for lb in lbs}
+
+    async def deletion_fleet(
+        self, services: dict[str, tuple[str, str]]
+    ) -> dict[str, tuple[ObservedNetworkLB, tuple[ObservedTargetGroup, ...]]]:
+        """For many NLB deletions at once (load balancer name -> (namespace, Service name)):
+        each named NLB that exists, with its tags, and the target groups it uses or that
+        carry its Service's name prefix (one left by a crash before its listener), with
+        theirs. Two whole-fleet paged describes and tags 20 ARNs a call, whatever the number
+        of Services; a deletion plans from this what it deletes (ownership by these tags)."""
+        lbs = [lb for lb in await self._all_load_balancers()
+               if lb["LoadBalancerName"] in services]
+        if not lbs:
+            return {}
+        all_groups = await self._all_target_groups()
+        chosen: dict[str, list[TargetGroupTypeDef]] = {}
+        for lb in lbs:
+            prefix = target_group_name(
+                self._cluster, *services[lb["LoadBalancerName"]], 0, 0, "")[:-10]
+            chosen[lb["LoadBalancerName"]] = [
+                g for g in all_groups
+                if lb["LoadBalancerArn"] in g.get("LoadBalancerArns", [])
+                or g["TargetGroupName"].startswith(prefix)]
+        tags = await self.tags([*(lb["LoadBalancerArn"] for lb in lbs),
+                                *{g["TargetGroupArn"] for gs in chosen.values() for g in gs}])
+        return {lb["LoadBalancerName"]: (
+                    load_balancer_of(lb, tags.get(lb["LoadBalancerArn"], ()), ()),
+                    tuple(target_group_of(g, tags.get(g["TargetGroupArn"], ()), frozenset())
+                          for g in chosen[lb["LoadBalancerName"]]))
+                for lb in lbs}

@@ -19,7 +19,7 @@ from k8s_aws.cloud.clb import GroupInUse, simulate
 from k8s_aws.cloud.errors import CloudError, Conflict, CredentialsRejected, Denied, Invalid
 from k8s_aws.cloud.interfaces import InterfaceWaiter
 from k8s_aws.cloud.services import LoadBalancerReads, LoadBalancerWrites
-from k8s_aws.controllers.service_deletion import Deletions
+from k8s_aws.controllers.service_deletion import Deleting, Deletions
 from k8s_aws.controllers.service_drift import DriftSweeper
 from k8s_aws.controllers.service_inputs import (
     backend_wanted_elsewhere,
@@ -252,26 +252,25 @@ class ServiceController:
 
     async def _plan_deletion(self, raw: Obj, lbs_gone: bool) -> ServicePlan:
         """A deletion that keeps the backend group plans from a snapshot read together with
-        the other Classic ELB deletions; the last one observes every family afresh."""
+        the other deletions of its family; the last one observes every family afresh."""
         service = ServiceView.of(raw)
         released = self.deletions.released
         snapshot = None
-        if not lbs_gone and service.lb_type != NLB and backend_wanted_elsewhere(
-                service, self._services, released):
-            snapshot = await self.deletions.snapshot(service.key, self._classic_deletions())
+        if not lbs_gone and backend_wanted_elsewhere(service, self._services, released):
+            snapshot = await self.deletions.snapshot(service.key, self._deletions_under_way)
         return await observe_and_plan(
             self._observer, self._settings, raw, self._services, self._nodes, None,
             released, snapshot, lbs_gone)
 
-    def _classic_deletions(self) -> dict[str, str]:
-        """key -> load balancer name of the Classic ELB Services being deleted now."""
+    def _deletions_under_way(self) -> dict[str, Deleting]:
+        """The Services being deleted now whose load balancers this replica has not deleted."""
         found = {}
         for key, other in list(self._services.items()):
             view = ServiceView.of(other)
-            if (intent(view) == DELETE and view.lb_type != NLB
-                    and self.deletions.released.get(key) != view.uid
+            if (intent(view) == DELETE and self.deletions.released.get(key) != view.uid
                     and self.deletions.awaiting(key) is None):
-                found[key] = load_balancer_name(view.uid)
+                found[key] = Deleting(load_balancer_name(view.uid), view.lb_type == NLB,
+                                      (view.namespace, view.name))
         return found
 
     async def _delete(self, raw: Obj, ref: ObjectRef, planned: ServicePlan) -> RequeueAfter | None:

@@ -5,8 +5,9 @@
   free, so no DeleteSecurityGroup is retried against DependencyViolation and no load balancer
   already deleted is described again.
 - Snapshots of the Services being deleted, read for all of them at once from whole-fleet
-  describes (a mass deletion reads a few pages instead of one LB, its tags, its attributes
-  and its groups per Service); each is used once, while fresh.
+  describes (a mass deletion reads a few pages instead of one LB, its tags, its attributes,
+  its listeners, its target groups and its groups per Service); each is used once, while
+  fresh.
 - The keys whose finalizer this replica removed, which the informer may still show: they no
   longer keep the cluster's backend group alive. Each is dropped once the informer shows
   the removal, so a Service that wants a load balancer again counts again.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from k8s_aws.cloud.interfaces import InterfaceWaiter
@@ -29,7 +31,18 @@ from k8s_aws.support.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 SNAPSHOT_TTL = 20.0  # seconds a batch-read deletion snapshot may be used
+SNAPSHOT_GATHER = 0.2  # seconds without a new deletion before a batch read starts
+SNAPSHOT_GATHER_MAX = 2.0  # seconds a batch read waits for more deletions at most
 RELEASE_TIMEOUT = 900.0  # then the deletion starts over from a fresh observation
+
+
+@dataclass(frozen=True)
+class Deleting:
+    """A Service being deleted, as the batched snapshot reads it."""
+
+    name: str  # its load balancer's name
+    network: bool  # an NLB Service (else a Classic ELB one)
+    service: tuple[str, str]  # (namespace, name): its target groups' name prefix
 
 
 @dataclass
@@ -52,6 +65,8 @@ class Deletions:
         self._snapshots: ExpiringCache[str, tuple[Observed | None]] = ExpiringCache(
             SNAPSHOT_TTL)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reading: dict[str, asyncio.Task[None]] = {}  # key -> the batch read covering it
+        self._gathering: asyncio.Task[None] | None = None  # the batch still taking keys
         self.released: dict[str, str] = {}  # key -> uid
 
     # -- the wait between the stages ------------------------------------------------------
@@ -85,16 +100,53 @@ class Deletions:
         self._queue.add(key)
 
     # -- batch-read snapshots -------------------------------------------------------------
-    async def snapshot(self, key: str, deleting: dict[str, str]) -> Observed | None:
-        """A snapshot for `key` read together with every Service in `deleting` (key -> load
-        balancer name) that has none yet; None when its load balancer is not a Classic ELB
-        in the fleet (then the caller observes it alone, every family)."""
+    async def snapshot(
+        self, key: str, deleting: Callable[[], dict[str, Deleting]]
+    ) -> Observed | None:
+        """A snapshot for `key` read together with the other Services being deleted: the
+        first asking waits for the rest of a mass deletion to reach the informer (until
+        none arrives for SNAPSHOT_GATHER), then reads every one of `deleting()` that has none yet (Classic ELBs and
+        NLBs each in one batch); those asking meanwhile wait for that read. None when its
+        load balancer is not in its family's fleet (then the caller observes it alone,
+        every family)."""
         found = self._snapshots.get(key)
-        if found is None and key in deleting:
-            wanted = {k: n for k, n in deleting.items() if self._snapshots.get(k) is None}
-            read = await self._observer.deletion_snapshots(set(wanted.values()))
-            for other, name in wanted.items():
-                self._snapshots.put(other, (read.get(name),))
+        if found is None:
+            read = self._reading.get(key) or self._gathering
+            if read is None:
+                read = self._gathering = asyncio.create_task(self._gather_and_read(deleting))
+            await asyncio.shield(read)
             found = self._snapshots.get(key)
         self._snapshots.drop(key)
         return found[0] if found else None
+
+    async def _gather_and_read(self, deleting: Callable[[], dict[str, Deleting]]) -> None:
+        # Until no new deletion arrived for SNAPSHOT_GATHER (kubectl deletes one Service at a
+        # time), at most SNAPSHOT_GATHER_MAX.
+        loop = asyncio.get_running_loop()
+        until = loop.time() + SNAPSHOT_GATHER_MAX
+        seen = len(deleting())
+        while True:
+            await asyncio.sleep(min(SNAPSHOT_GATHER, max(0.0, until - loop.time())))
+            now_seen = len(deleting())
+            if now_seen <= seen or loop.time() >= until:
+                break
+            seen = now_seen
+        this = asyncio.current_task()
+        assert this is not None
+        if self._gathering is this:
+            self._gathering = None
+        wanted = {k: d for k, d in deleting().items()
+                  if self._snapshots.get(k) is None and k not in self._reading}
+        for key in wanted:
+            self._reading[key] = this
+        try:
+            classic = {d.name for d in wanted.values() if not d.network}
+            nlbs = {d.name: d.service for d in wanted.values() if d.network}
+            read = await self._observer.deletion_snapshots(classic) if classic else {}
+            read_nlb = await self._observer.nlb_deletion_snapshots(nlbs) if nlbs else {}
+            for other, d in wanted.items():
+                self._snapshots.put(other, ((read_nlb if d.network else read).get(d.name),))
+        finally:
+            for key in wanted:
+                if self._reading.get(key) is this:
+                    del self._reading[key]

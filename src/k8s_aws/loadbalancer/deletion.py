@@ -2,9 +2,11 @@
 
 AWS keeps a deleted load balancer's network interfaces for minutes, and a security group they
 carry cannot be deleted before they go. So a plan that deletes a load balancer and then groups
-is cut in two: `now` (everything up to the first group deletion: the load balancers, target
-groups) and `after_release` (the group deletions and the node rules revoked between them), to
-run once no interface carries `groups` any more. Nothing is remembered but in memory: after a
+is cut in two: `now` (the load balancers) and `after_release` (their target groups, the group
+deletions and the node rules revoked between them), to run once no interface carries `groups`
+any more. A target group stays in use until its NLB is quite gone (DeleteTargetGroup right
+after DeleteLoadBalancer is mostly answered ResourceInUse), and the interfaces outlive that,
+so after the wait it goes at the first try. Nothing is remembered but in memory: after a
 crash the next replica observes afresh and plans again.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from k8s_aws.model.lb_actions import DeleteGroup, Plan
+from k8s_aws.model.nlb_actions import DeleteTargetGroup
 
 LB_DELETIONS = frozenset({"DeleteLoadBalancer", "DeleteNetworkLoadBalancer"})
 
@@ -33,10 +36,13 @@ def stage_deletion(plan: Plan, backend_group: str | None) -> StagedDeletion | No
     first_group = next((i for i, a in enumerate(actions) if isinstance(a, DeleteGroup)), None)
     if first_group is None or not any(a.op in LB_DELETIONS for a in actions[:first_group]):
         return None
-    later = actions[first_group:]
+    cut = next(i for i, a in enumerate(actions)
+               if isinstance(a, (DeleteGroup, DeleteTargetGroup))
+               and any(b.op in LB_DELETIONS for b in actions[:i]))
+    later = actions[cut:]
     groups = tuple(a.group for a in later if isinstance(a, DeleteGroup))
     return StagedDeletion(
-        now=Plan(actions[:first_group], warnings=plan.warnings),
+        now=Plan(actions[:cut], warnings=plan.warnings),
         after_release=Plan(later),
         groups=groups,
         touches_backend=backend_group is not None and backend_group in groups,
