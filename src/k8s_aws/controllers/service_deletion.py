@@ -105,10 +105,10 @@ class Deletions:
     ) -> Observed | None:
         """A snapshot for `key` read together with the other Services being deleted: the
         first asking waits for the rest of a mass deletion to reach the informer (until
-        none arrives for SNAPSHOT_GATHER), then reads every one of `deleting()` that has none yet (Classic ELBs and
-        NLBs each in one batch); those asking meanwhile wait for that read. None when its
-        load balancer is not in its family's fleet (then the caller observes it alone,
-        every family)."""
+        none arrives for SNAPSHOT_GATHER), then reads every one of `deleting()` that has
+        none yet (Classic ELBs and NLBs each in one batch); those asking meanwhile wait for
+        that read. None when its load balancer is not in its family's fleet (then the
+        caller observes it alone, every family)."""
         found = self._snapshots.get(key)
         if found is None:
             read = self._reading.get(key) or self._gathering
