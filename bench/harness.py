@@ -39,12 +39,14 @@ def sandbox(prefix: str, node_count: int, *flags: str,
                        check=False)
 
 
-def scale_arguments() -> argparse.Namespace:
-    """S Services over N nodes, then M more nodes joining."""
+def scale_arguments(ports: bool = False) -> argparse.Namespace:
+    """S Services over N nodes, then M more nodes joining (and P ports per Service)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--nodes", type=int, default=50)
     parser.add_argument("--join", type=int, default=10)
+    if ports:
+        parser.add_argument("--ports", type=int, choices=(1, 2), default=2)
     return parser.parse_args()
 
 

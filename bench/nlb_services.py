@@ -4,7 +4,7 @@ AWS calls by operation (from the controller-manager's call log) and controller R
 line. Goals (issue 12): a new 2-port NLB in <= 14 calls, 0 for an unchanged one, one
 RegisterTargets per target group for joining nodes.
 
-    .venv/bin/python bench/nlb_services.py [--services 100] [--nodes 50] [--join 10]
+    .venv/bin/python bench/nlb_services.py [--services 100] [--nodes 50] [--join 10] [--ports 2]
 """
 
 from __future__ import annotations
@@ -25,13 +25,16 @@ from k8s_aws_sandbox.world import launch_vms
 ELB_SERVICES = ("elbv2", "elb", "elasticloadbalancing")
 
 
-def manifest(count: int) -> str:
+PORTS = [{"name": "a", "port": 80, "targetPort": 8080},
+         {"name": "b", "port": 443, "targetPort": 8443}]
+
+
+def manifest(count: int, ports: int = 2) -> str:
     items = [{"apiVersion": "v1", "kind": "Service",
               "metadata": {"name": f"nlb-{i}", "namespace": "default", "annotations": {
                   "service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}},
               "spec": {"type": "LoadBalancer", "selector": {"app": f"nlb-{i}"},
-                       "ports": [{"name": "a", "port": 80, "targetPort": 8080},
-                                 {"name": "b", "port": 443, "targetPort": 8443}]}}
+                       "ports": PORTS[:ports]}}
              for i in range(count)]
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
 
@@ -91,7 +94,7 @@ def phase_join(state: SandboxState, elbv2: Any, ec2: Any, args: Any) -> dict[str
 
 
 def main() -> None:
-    args = scale_arguments()
+    args = scale_arguments(ports=True)
     with sandbox("k8s-aws-bench-nlb-", args.nodes) as state:
         session = boto3.session.Session(aws_access_key_id=state.access_key,
                                         aws_secret_access_key=state.secret_key,
@@ -99,12 +102,13 @@ def main() -> None:
         ec2 = session.client("ec2", endpoint_url=state.emulator_url)
         elbv2 = session.client("elbv2", endpoint_url=state.emulator_url)
         before = len(calls(state))
-        kubectl(state, "apply", "-f", "-", stdin=manifest(args.services))
+        kubectl(state, "apply", "-f", "-", stdin=manifest(args.services, args.ports))
 
         to_hostnames = wait(lambda: hostnames(state) >= args.services, 1800, "hostnames")
         created = calls(state)[before:]
         result: dict[str, Any] = {
-            "services": args.services, "ports": 2, "nodes": args.nodes, "joined": args.join,
+            "services": args.services, "ports": args.ports, "nodes": args.nodes,
+            "joined": args.join,
             "to_all_hostnames_s": round(to_hostnames, 1), "create_calls": len(created),
             "create_calls_per_service": round(len(created) / args.services, 2),
             "create_calls_by_operation": by_operation(created),
