@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from k8s_aws.kube.informer import Informer, object_key
+from k8s_aws.kube.informer import Informer, object_key, trimmed
 
 
 class FakeResponse:
@@ -61,3 +61,23 @@ async def test_relist_reports_what_changed_while_not_watching() -> None:
 def test_object_keys_are_namespaced_when_the_object_is() -> None:
     assert object_key({"metadata": {"name": "n"}}) == "n"
     assert object_key({"metadata": {"name": "n", "namespace": "ns"}}) == "ns/n"
+
+
+async def test_the_cache_holds_objects_without_what_no_controller_reads() -> None:
+    lister = PagedList()
+    listed = node("a", "1")
+    listed["metadata"]["managedFields"] = [{"manager": "kubelet", "fieldsV1": {"f:status": {}}}]
+    listed["status"] = {"images": [{"names": ["registry/app:1"], "sizeBytes": 1}],
+                        "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}
+    lister.items = [listed]
+    informer = Informer("nodes", lister, lambda e, k, o, n: None, page_size=2)
+    await informer._relist()
+    assert informer.cache["a"] == {
+        "metadata": {"name": "a", "resourceVersion": "1"},
+        "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}}
+    watched = node("b", "2")
+    watched["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    informer._apply({"type": "ADDED", "object": watched})
+    assert informer.cache["b"] == node("b", "2")
+    assert trimmed({"metadata": {"name": "svc"}, "status": "odd"}) == {
+        "metadata": {"name": "svc"}, "status": "odd"}

@@ -4,6 +4,10 @@ Bookmarks keep the resourceVersion fresh; a `410 Gone` (expired resourceVersion)
 reports what changed in between as ADDED/MODIFIED/DELETED; other errors re-list with back-off.
 `synced` is set after the first complete list: nothing may be reconciled before it, or a
 planner would read an empty cache as "everything was deleted".
+
+The cache keeps each object without the fields no controller here reads (`trimmed`):
+`metadata.managedFields` is half of a Node's memory, a real kubelet's `status.images` often
+more; the controllers write by patch, never by replacing a cached object.
 """
 
 from __future__ import annotations
@@ -25,6 +29,15 @@ Handler = Callable[[str, str, Obj | None, Obj | None], None]  # event, key, old,
 
 class _Expired(Exception):
     """The watch's resourceVersion is too old (410 Gone)."""
+
+
+def trimmed(obj: Obj) -> Obj:
+    """`obj` (changed in place) without the fields no controller reads."""
+    obj.get("metadata", {}).pop("managedFields", None)
+    status = obj.get("status")
+    if isinstance(status, dict):
+        status.pop("images", None)
+    return obj
 
 
 def object_key(obj: Obj) -> str:
@@ -88,7 +101,7 @@ class Informer:
             )
             body = json.loads(await response.read())
             for item in body.get("items", []):
-                items[object_key(item)] = item
+                items[object_key(item)] = trimmed(item)
             token = body["metadata"].get("continue")
             if not token:
                 break
@@ -148,7 +161,7 @@ class Informer:
             self.cache.pop(key, None)
             self._handler("DELETED", key, old, None)
         else:
-            self.cache[key] = obj
+            self.cache[key] = trimmed(obj)
             self._handler("ADDED" if old is None else "MODIFIED", key, old, obj)
 
 
