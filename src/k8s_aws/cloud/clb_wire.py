@@ -4,6 +4,7 @@ responses -> our model, our model -> request parameters."""
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -123,7 +124,8 @@ def summary(d: Mapping[str, Any], tags: tuple[tuple[str, str], ...]) -> Observed
         health_check=health_of(d.get("HealthCheck", {})),
         attributes=Attributes(),
         tags=tags,
-        instances=frozenset(i["InstanceId"] for i in d.get("Instances", [])),
+        # interned: every load balancer of the fleet lists the same nodes' ids
+        instances=frozenset(sys.intern(i["InstanceId"]) for i in d.get("Instances", [])),
         policies=frozenset(policy_names),
         backend_policies=tuple(
             sorted(

@@ -10,9 +10,10 @@ Whole-fleet reads for the drift sweep live here too.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from k8s_aws.cloud.clb_wire import attributes_of, group_of, summary, tags_of
 from k8s_aws.cloud.errors import NotFound
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from mypy_boto3_elb import ElasticLoadBalancingClient
     from mypy_boto3_elb.type_defs import LoadBalancerDescriptionTypeDef
 
+# Load balancers a page of the whole-fleet Classic ELB read (each description lists its
+# instances: 50 of them at 1000 nodes parse into about 13 MB).
+FLEET_PAGE = 50
+T = TypeVar("T")
 # Which families `observe` reads; GROUPS: no load balancer (this deletion saw them go), only
 # the Service's target groups and the security groups.
 CLASSIC, NLB, EVERY, GROUPS = "classic", "nlb", "every", "groups"
@@ -175,10 +180,12 @@ class LoadBalancerObserver:
     async def _backend_users(self, backend: str, own: str) -> set[str]:
         """Load balancers other than `own` that use the backend group."""
         nlbs = await self._nlb.users_of(backend, own) if self._nlb else set()
-        return nlbs | {
-            d["LoadBalancerName"] for d in await self._all_load_balancers()
-            if backend in d.get("SecurityGroups", []) and d["LoadBalancerName"] != own
-        }
+
+        def user(d: LoadBalancerDescriptionTypeDef) -> str | None:
+            name = d["LoadBalancerName"]
+            return name if backend in d.get("SecurityGroups", []) and name != own else None
+
+        return nlbs | set(await self._all_load_balancers(user))
 
     async def _observe_lb(self, name: str) -> ObservedLoadBalancer | None:
         try:
@@ -242,22 +249,34 @@ class LoadBalancerObserver:
         return list(self._ec2.describe_security_groups(Filters=filters)["SecurityGroups"])
 
     # -- whole-fleet reads (the drift sweep) -----------------------------------------------
-    async def _all_load_balancers(self) -> list[LoadBalancerDescriptionTypeDef]:
-        return await self._run(
-            "elb", "DescribeLoadBalancers",
-            lambda: [
-                d
-                for page in self._elb.get_paginator("describe_load_balancers").paginate(
-                    PaginationConfig={"PageSize": 400})
-                for d in page["LoadBalancerDescriptions"]
-            ],
-        )
+    async def _all_load_balancers(
+        self, keep: Callable[[LoadBalancerDescriptionTypeDef], T | None]
+    ) -> list[T]:
+        """`keep(d)` of every Classic ELB in the account that is not None, read page by page
+        (FLEET_PAGE a call) and reduced as each page arrives: a description lists every
+        registered instance, so at 1000 nodes a page of 250 is 15 MB of XML that botocore
+        parses into 65 MB of dicts (120 MB at its peak)."""
+        def run() -> list[T]:
+            kept: list[T] = []
+            pages = self._elb.get_paginator("describe_load_balancers").paginate(
+                PaginationConfig={"PageSize": FLEET_PAGE})
+            for page in pages:
+                for d in page["LoadBalancerDescriptions"]:
+                    value = keep(d)
+                    if value is not None:
+                        kept.append(value)
+                del page  # freed before the next page is read and parsed
+            return kept
+
+        return await self._run("elb", "DescribeLoadBalancers", run)
 
     async def fleet(self, names: set[str]) -> dict[str, ObservedLoadBalancer]:
         """Summaries (all but attributes) of the named load balancers that exist, from
         whole-fleet describes: load balancers in pages, tags in batches of 20."""
-        found = {d["LoadBalancerName"]: d for d in await self._all_load_balancers()
-                 if d["LoadBalancerName"] in names}
+        def named(d: LoadBalancerDescriptionTypeDef) -> ObservedLoadBalancer | None:
+            return summary(d, ()) if d["LoadBalancerName"] in names else None
+
+        found = {lb.name: lb for lb in await self._all_load_balancers(named)}
         tags: dict[str, tuple[tuple[str, str], ...]] = {}
         ordered = sorted(found)
         for start in range(0, len(ordered), 20):
@@ -267,7 +286,7 @@ class LoadBalancerObserver:
             )
             for entry in described["TagDescriptions"]:
                 tags[entry["LoadBalancerName"]] = tags_of(entry.get("Tags", []))
-        return {n: summary(d, tags.get(n, ())) for n, d in found.items()}
+        return {n: replace(lb, tags=tags.get(n, ())) for n, lb in found.items()}
 
     async def nlb_fleet(
         self, names: set[str]
