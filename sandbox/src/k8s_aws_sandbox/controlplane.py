@@ -13,7 +13,9 @@ from k8s_aws_sandbox.pki import ControlPlanePki
 from k8s_aws_sandbox.ports import LOOPBACK
 from k8s_aws_sandbox.processes import ProcessSpec
 
-SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+# 1022 ClusterIPs (the kubernetes Service keeps 10.0.0.1, the first): room for the
+# benchmarks' 500 LoadBalancer Services at 1000 nodes.
+SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/22"
 CLUSTER_CIDR = "10.200.0.0/16"
 
 

@@ -13,6 +13,7 @@ from k8s_aws.cloud.lb_registry import ActionKind, Applied, Context, register
 from k8s_aws.model import lb_actions as act
 from k8s_aws.model.ids import LoadBalancerName
 from k8s_aws.model.loadbalancer import Attributes, HealthCheck, Observed, ObservedLoadBalancer
+from k8s_aws.support.shared_sets import shared
 
 if TYPE_CHECKING:
     from mypy_boto3_elb.type_defs import (
@@ -272,11 +273,11 @@ register(ActionKind(
 ))
 register(ActionKind(
     act.RegisterInstances, _register,
-    _on_lb(lambda lb, a: replace(lb, instances=lb.instances | frozenset(a.instances))),
+    _on_lb(lambda lb, a: replace(lb, instances=shared(lb.instances | frozenset(a.instances)))),
     ((ELB, "RegisterInstancesWithLoadBalancer"),),
 ))
 register(ActionKind(
     act.DeregisterInstances, _deregister,
-    _on_lb(lambda lb, a: replace(lb, instances=lb.instances - frozenset(a.instances))),
+    _on_lb(lambda lb, a: replace(lb, instances=shared(lb.instances - frozenset(a.instances)))),
     ((ELB, "DeregisterInstancesFromLoadBalancer"),),
 ))

@@ -16,6 +16,7 @@ from k8s_aws.model.loadbalancer import (
     ObservedGroup,
     ObservedLoadBalancer,
 )
+from k8s_aws.support.shared_sets import shared
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import IpPermissionTypeDef
@@ -125,7 +126,7 @@ def summary(d: Mapping[str, Any], tags: tuple[tuple[str, str], ...]) -> Observed
         attributes=Attributes(),
         tags=tags,
         # interned: every load balancer of the fleet lists the same nodes' ids
-        instances=frozenset(sys.intern(i["InstanceId"]) for i in d.get("Instances", [])),
+        instances=shared(frozenset(sys.intern(i["InstanceId"]) for i in d.get("Instances", []))),
         policies=frozenset(policy_names),
         backend_policies=tuple(
             sorted(
