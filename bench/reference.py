@@ -154,6 +154,7 @@ class Run:
         self.args, self.kind = args, kind
         self.dir = Path(tempfile.mkdtemp(prefix=f"k8s-aws-bench-ref-{kind}-"))
         self.phases: dict[str, dict[str, Any]] = {}
+        self.notes: dict[str, Any] = {}  # merged into the phase being measured
 
     def up(self) -> None:
         # The private-DNS shape: the reference finds instances by private DNS name only (the
@@ -203,6 +204,8 @@ class Run:
         except TimeoutError as exc:  # bounded phases: record what was measured, go on
             unfinished = str(exc)
         phase = self.calls.phase()
+        phase.update(self.notes)
+        self.notes = {}
         if unfinished:
             phase["incomplete"] = unfinished
         phase["seconds"] = round(time.monotonic() - started, 1)
@@ -298,17 +301,24 @@ class Run:
 
     def delete_services(self, prefix: str, what: str, *more: Any) -> None:
         """Delete every `prefix-N` Service; until they are gone and each of `more` holds."""
-        state, count = self.state, self.args.services
+        state, count, started = self.state, self.args.services, time.monotonic()
         kubectl(state, "delete", "services", *[f"{prefix}-{i}" for i in range(count)],
                 "--wait=false", "--ignore-not-found")
-        wait(lambda: service_count(state, prefix) == 0 and all(check() for check in more),
-             self.args.timeout, what, 1.0)
+
+        def done() -> bool:
+            if service_count(state, prefix):
+                return False
+            self.notes.setdefault("services_gone_s", round(time.monotonic() - started, 1))
+            return all(check() for check in more)
+
+        wait(done, self.args.timeout, what, 1.0)
 
     def nlb_phases(self) -> None:
         """The Classic phases again for Network LBs with two ports (target groups, not
         instances behind the LB)."""
         args, state = self.args, self.state
         count, groups = args.services, 2 * args.services
+        rules_before = self.rules_outside_service_groups()
         self.measure("nlb_create", lambda: (
             kubectl(state, "apply", "-f", "-", stdin=nlb_services("nlb", count)),
             wait(lambda: with_hostnames(state, "nlb") >= count, args.timeout, "hostnames", 1.0)))
@@ -329,7 +339,9 @@ class Run:
             lambda: self.network_load_balancers() == 0, lambda: self.target_groups() == 0))
         self.nlb_leftovers = {"nlbs": self.network_load_balancers(),
                               "target_groups": self.target_groups(),
-                              "service_groups": self.service_groups()}
+                              "service_groups": self.service_groups(),
+                              "rules_added_outside_service_groups":
+                                  self.rules_outside_service_groups() - rules_before}
         if "incomplete" in self.phases["nlb_delete"]:
             left = self.nlb_leftovers
             self.phases["nlb_delete"]["incomplete"] += (
@@ -356,6 +368,16 @@ class Run:
                    for t in health["TargetHealthDescriptions"]):
                 registered += 1
         return registered, len(arns)
+
+    def rules_outside_service_groups(self) -> int:
+        """Ingress rules (one per address range or group) of the security groups that belong
+        to no Service: the node groups, and our cluster's backend group."""
+        groups = bench_client(self.state, "ec2").describe_security_groups()["SecurityGroups"]
+        return sum(len(p.get("IpRanges", [])) + len(p.get("Ipv6Ranges", []))
+                   + len(p.get("UserIdGroupPairs", [])) + len(p.get("PrefixListIds", []))
+                   for g in groups
+                   if not any(t["Key"] == "kubernetes.io/service-name" for t in g.get("Tags", []))
+                   for p in g.get("IpPermissions", []))
 
     def network_load_balancers(self) -> int:
         pages = self.elbv2.get_paginator("describe_load_balancers").paginate()
