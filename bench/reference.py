@@ -354,6 +354,10 @@ class Run:
             kubectl(state, "apply", "-f", "-", stdin=nlb_services("nthr", count)),
             wait(lambda: with_hostnames(state, "nthr") >= count, args.timeout, "hostnames", 1.0)))
         self.control.patch_config({"faults": []})
+        for name, prefix in (("nlb_create", "nlb"), ("nlb_create_throttled", "nthr")):
+            if "incomplete" in self.phases[name]:
+                self.phases[name]["incomplete"] += (
+                    f": {with_hostnames(state, prefix)} of {count} hostnames")
 
     def targeted(self, instance: str) -> tuple[int, int]:
         """(target groups that have `instance` as a registered, not draining, target; all
