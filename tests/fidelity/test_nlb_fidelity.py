@@ -202,10 +202,24 @@ def test_a_network_listener_is_modified_to_tls_and_back_with_its_alpn_policy(
     [tls] = elbv2.describe_listeners(ListenerArns=[arn])["Listeners"]
     assert (tls["Protocol"], tls["Certificates"][0]["CertificateArn"], tls["AlpnPolicy"]) == (
         "TLS", cert, ["HTTP2Only"])
+    assert tls["SslPolicy"] == "ELBSecurityPolicy-2016-08"
     elbv2.modify_listener(ListenerArn=arn, Protocol="TCP_UDP", Port=443,
                           DefaultActions=forward(target_group(
                               elbv2, world, "both", protocol="TCP_UDP")["TargetGroupArn"]))
-    assert elbv2.describe_listeners(ListenerArns=[arn])["Listeners"][0]["Protocol"] == "TCP_UDP"
+    [back] = elbv2.describe_listeners(ListenerArns=[arn])["Listeners"]
+    assert back["Protocol"] == "TCP_UDP" and "SslPolicy" not in back
+
+
+def test_a_listener_without_tls_has_no_security_policy(elbv2: Any, world: World) -> None:
+    """AWS gives a TCP or UDP listener none (moto gave every listener one, and a controller
+    comparing would modify the listener at every sync)."""
+    balancer = nlb(elbv2, world, "plain", Scheme="internal")["LoadBalancerArn"]
+    group = target_group(elbv2, world, "plaintg")["TargetGroupArn"]
+    created = elbv2.create_listener(LoadBalancerArn=balancer, Protocol="TCP", Port=80,
+                                    DefaultActions=forward(group))["Listeners"][0]
+    assert "SslPolicy" not in created
+    [described] = elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]
+    assert described["Protocol"] == "TCP" and "SslPolicy" not in described
 
 
 def test_switched_off_targets_are_healthy_at_once_as_the_emulator_has_them(
