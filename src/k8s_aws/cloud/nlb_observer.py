@@ -137,9 +137,13 @@ class NetworkLoadBalancerReader:
         return tuple(target_group_of(g, tags[g["TargetGroupArn"]], frozenset()) for g in mine)
 
     async def _named_like(self, namespace: str, name: str) -> list[TargetGroupTypeDef]:
-        prefix = target_group_name(self._cluster, namespace, name, 0, 0, "")[:-10]
+        prefix = self._name_prefix(namespace, name)
         return [g for g in await self._all_target_groups()
                 if g["TargetGroupName"].startswith(prefix)]
+
+    def _name_prefix(self, namespace: str, name: str) -> str:
+        """What every target group of this Service's is named with (all but the hash)."""
+        return target_group_name(self._cluster, namespace, name, 0, 0, "")[:-10]
 
     async def _all_target_groups(self) -> list[TargetGroupTypeDef]:
         return await self._run(ELBV2, "DescribeTargetGroups", lambda: [
@@ -190,8 +194,7 @@ class NetworkLoadBalancerReader:
         all_groups = await self._all_target_groups()
         chosen: dict[str, list[TargetGroupTypeDef]] = {}
         for lb in lbs:
-            prefix = target_group_name(
-                self._cluster, *services[lb["LoadBalancerName"]], 0, 0, "")[:-10]
+            prefix = self._name_prefix(*services[lb["LoadBalancerName"]])
             chosen[lb["LoadBalancerName"]] = [
                 g for g in all_groups
                 if lb["LoadBalancerArn"] in g.get("LoadBalancerArns", [])
